@@ -1,0 +1,237 @@
+/*
+ * Ingest: PUT_BEGIN reserves a pending object and its placement; the bytes
+ * then go to every replica of every shard (each data server pulls its shard
+ * from our registered staging buffer by RMA read and fsyncs it); only when
+ * every replica has acknowledged does PUT_COMMIT make the object visible.
+ * Any failure leaves the object pending, which no reader can see.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capability.h"
+#include "crc32c.h"
+#include "session_int.h"
+#include "sl_time.h"
+
+#define SL_PUT_WINDOW 4 /* shards staged and in flight at once */
+
+struct source {
+	int fd;
+	const uint8_t *mem;
+	uint64_t off;
+};
+
+static int source_read(struct source *src, uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (src->mem) {
+		memcpy(buf, src->mem + src->off, len);
+		src->off += len;
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = read(src->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		done += (size_t)n;
+	}
+	src->off += len;
+	return 0;
+}
+
+/* Sends one window of staged shards to all their replicas and waits. */
+static int send_window(sluice_session *s, const Sluice__ObjectPlan *plan, const fi_addr_t *fi,
+		       struct sl_fabric_mr *mr, uint8_t *stage, uint32_t first, uint32_t count,
+		       const uint32_t *crcs)
+{
+	struct sl_xfer *xs[SL_PUT_WINDOW * 16];
+	size_t n = 0;
+	int rc = 0;
+
+	for (uint32_t i = first; i < first + count; i++) {
+		const Sluice__Shard *sh = plan->shards[i];
+		uint8_t *buf = stage + (size_t)(i - first) * plan->object->shard_size;
+
+		for (size_t r = 0; r < sh->n_servers && n < SL_PUT_WINDOW * 16; r++) {
+			Sluice__ShardWriteReq req = SLUICE__SHARD_WRITE_REQ__INIT;
+			int at = sl_plan_server(plan, sh->servers[r]);
+			struct sl_xfer *x = sl_xfer_get(s);
+
+			if (!x || at < 0) {
+				rc = x ? -EPROTO : -EBUSY;
+				if (x)
+					x->state = SL_XFER_FREE;
+				goto wait;
+			}
+			req.capability = plan->capability;
+			req.object_id = plan->object->id;
+			req.index = i;
+			req.length = sh->length;
+			req.crc32c = crcs[i - first];
+			req.buf_addr = sl_fabric_mr_raddr(&s->fab, mr, buf);
+			req.buf_key = mr->key;
+			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
+			rc = sl_xfer_frame(s, x, SL_RPC_SHARD_WRITE, &req.base);
+			if (rc) {
+				x->state = SL_XFER_FREE;
+				goto wait;
+			}
+			x->user = (void *)(uintptr_t)sh->servers[r];
+			rc = sl_xfer_post(s, x, fi[at]);
+			xs[n++] = x;
+			if (rc)
+				goto wait;
+		}
+	}
+wait:
+	sl_xfer_wait(s, xs, n, sl_mono_ms() + s->timeout_ms);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (xs[i]->result)
+			rc = sl_sess_fail(s, xs[i]->result, "data server %u did not store a shard: %s",
+					  (unsigned)(uintptr_t)xs[i]->user,
+					  strerror(-xs[i]->result));
+	if (rc && !s->error[0])
+		sl_sess_fail(s, rc, "cannot send shards: %s", strerror(-rc));
+	return rc;
+}
+
+static int put_source(sluice_session *s, const char *ns, const char *name, struct source *src,
+		      uint64_t size, const struct sluice_tag *tags, size_t n_tags,
+		      sluice_progress_fn progress, void *arg)
+{
+	Sluice__PutBeginReq begin = SLUICE__PUT_BEGIN_REQ__INIT;
+	Sluice__PutCommitReq commit = SLUICE__PUT_COMMIT_REQ__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	Sluice__Tag *tag_store = NULL;
+	Sluice__Shard *done = NULL, **done_ptrs = NULL;
+	struct sl_fabric_mr mr = { 0 };
+	EVP_MD_CTX *sha = EVP_MD_CTX_new();
+	uint8_t digest[32], *stage = NULL;
+	fi_addr_t *fi = NULL;
+	uint32_t crcs[SL_PUT_WINDOW];
+	unsigned dlen = 32;
+	size_t stage_len;
+	int rc;
+
+	s->error[0] = '\0';
+	if (!sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+		rc = sl_sess_fail(s, -ENOMEM, "out of memory");
+		goto out;
+	}
+	begin.ns = (char *)ns;
+	begin.name = (char *)name;
+	begin.size = size;
+	rc = sl_tags_pb(tags, n_tags, &begin.tags, &tag_store);
+	if (rc)
+		goto out;
+	begin.n_tags = n_tags;
+	rc = sl_sess_call(s, SL_RPC_PUT_BEGIN, &begin.base, &sluice__object_plan__descriptor,
+			  (ProtobufCMessage **)&plan);
+	if (rc)
+		goto out;
+	if (!plan->object || plan->n_shards != plan->object->shard_count ||
+	    plan->capability.len != SL_CAP_LEN) {
+		rc = sl_sess_fail(s, -EPROTO, "malformed write plan");
+		goto out;
+	}
+	done = calloc(plan->n_shards + 1, sizeof(*done));
+	done_ptrs = calloc(plan->n_shards + 1, sizeof(*done_ptrs));
+	fi = calloc(plan->n_servers + 1, sizeof(*fi));
+	if (!done || !done_ptrs || !fi) {
+		rc = sl_sess_fail(s, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (plan->n_shards) {
+		rc = sl_sess_fabric(s);
+		rc = rc ? rc : sl_plan_addrs(s, plan, fi);
+		if (rc)
+			goto out;
+		stage_len = (size_t)plan->object->shard_size *
+			    (plan->n_shards < SL_PUT_WINDOW ? plan->n_shards : SL_PUT_WINDOW);
+		if (posix_memalign((void **)&stage, 4096, stage_len)) {
+			stage = NULL;
+			rc = sl_sess_fail(s, -ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = sl_fabric_mr_reg(&s->fab, stage, stage_len, FI_REMOTE_READ | FI_READ |
+				      FI_WRITE | FI_SEND, &mr);
+		if (rc) {
+			sl_sess_fail(s, rc, "cannot register the staging buffer");
+			goto out;
+		}
+	}
+	for (uint32_t first = 0; first < plan->n_shards; first += SL_PUT_WINDOW) {
+		uint32_t count = plan->n_shards - first;
+
+		if (count > SL_PUT_WINDOW)
+			count = SL_PUT_WINDOW;
+		for (uint32_t i = 0; i < count; i++) {
+			const Sluice__Shard *sh = plan->shards[first + i];
+			uint8_t *buf = stage + (size_t)i * plan->object->shard_size;
+
+			rc = source_read(src, buf, sh->length);
+			if (rc) {
+				sl_sess_fail(s, rc, "reading the input failed: %s", strerror(-rc));
+				goto out;
+			}
+			crcs[i] = sl_crc32c(0, buf, sh->length);
+			EVP_DigestUpdate(sha, buf, sh->length);
+			sluice__shard__init(&done[first + i]);
+			done[first + i].index = first + i;
+			done[first + i].length = sh->length;
+			done[first + i].crc32c = crcs[i];
+			done_ptrs[first + i] = &done[first + i];
+		}
+		rc = send_window(s, plan, fi, &mr, stage, first, count, crcs);
+		if (rc)
+			goto out;
+		if (progress)
+			progress(arg, src->off, size);
+	}
+	EVP_DigestFinal_ex(sha, digest, &dlen);
+	commit.object_id = plan->object->id;
+	commit.shards = done_ptrs;
+	commit.n_shards = plan->n_shards;
+	commit.sha256 = (ProtobufCBinaryData){ 32, digest };
+	rc = sl_sess_call(s, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL);
+	if (!rc && progress && !plan->n_shards)
+		progress(arg, 0, 0);
+out:
+	sl_fabric_mr_close(&mr);
+	free(stage);
+	free(fi);
+	free(done);
+	free(done_ptrs);
+	free(begin.tags);
+	free(tag_store);
+	EVP_MD_CTX_free(sha);
+	if (plan)
+		sluice__object_plan__free_unpacked(plan, NULL);
+	return rc;
+}
+
+int sluice_put_fd(sluice_session *s, const char *ns, const char *name, int fd, uint64_t size,
+		  const struct sluice_tag *tags, size_t n_tags, sluice_progress_fn progress,
+		  void *arg)
+{
+	struct source src = { .fd = fd };
+
+	return put_source(s, ns, name, &src, size, tags, n_tags, progress, arg);
+}
+
+int sluice_put(sluice_session *s, const char *ns, const char *name, const void *buf,
+	       size_t len, const struct sluice_tag *tags, size_t n_tags)
+{
+	struct source src = { .fd = -1, .mem = buf ? buf : (const uint8_t *)"" };
+
+	return put_source(s, ns, name, &src, len, tags, n_tags, NULL, NULL);
+}

@@ -1,0 +1,316 @@
+/*
+ * Governed reads. A reader holds a grant from sluice-meta (the object's
+ * shards, their replicas and a read capability) and renews it before it
+ * expires. A read registers the caller's buffer, asks a data server per
+ * shard piece to RMA-write the bytes straight into it, and fails over to the
+ * next replica when a server is down, slow or refuses.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capability.h"
+#include "session_int.h"
+#include "sl_time.h"
+
+#define SL_READ_BATCH 32
+
+struct sluice_reader {
+	sluice_session *s;
+	char *ns, *name;
+	Sluice__ObjectPlan *plan;
+	fi_addr_t *fi;
+	uint64_t renew_at_ms; /* monotonic */
+};
+
+struct piece {
+	uint32_t shard;
+	uint32_t offset;
+	uint32_t length;
+	uint8_t *dst;
+	int tries;   /* replicas tried so far */
+	int err;
+};
+
+static int grant(sluice_reader *r)
+{
+	sluice_session *s = r->s;
+	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	fi_addr_t *fi;
+	int rc;
+
+	req.ns = r->ns;
+	req.name = r->name;
+	req.purpose = s->purpose;
+	rc = sl_sess_call(s, SL_RPC_GRANT, &req.base, &sluice__object_plan__descriptor,
+			  (ProtobufCMessage **)&plan);
+	if (rc)
+		return rc;
+	if (!plan->object || plan->n_shards != plan->object->shard_count ||
+	    plan->capability.len != SL_CAP_LEN) {
+		sluice__object_plan__free_unpacked(plan, NULL);
+		return sl_sess_fail(s, -EPROTO, "malformed grant");
+	}
+	fi = calloc(plan->n_servers + 1, sizeof(*fi));
+	rc = fi ? 0 : -ENOMEM;
+	if (!rc && plan->n_shards) {
+		rc = sl_sess_fabric(s);
+		rc = rc ? rc : sl_plan_addrs(s, plan, fi);
+	}
+	if (rc) {
+		free(fi);
+		sluice__object_plan__free_unpacked(plan, NULL);
+		return rc;
+	}
+	if (r->plan)
+		sluice__object_plan__free_unpacked(r->plan, NULL);
+	free(r->fi);
+	r->plan = plan;
+	r->fi = fi;
+	/* Renew at 80% of the lifetime, measured on our own clock. */
+	{
+		uint64_t now = sl_now_ms();
+		uint64_t life = plan->expires_ms > now ? plan->expires_ms - now : 0;
+
+		r->renew_at_ms = sl_mono_ms() + life * 4 / 5;
+	}
+	return 0;
+}
+
+int sluice_reader_open(sluice_session *s, const char *ns, const char *name, sluice_reader **out)
+{
+	sluice_reader *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	s->error[0] = '\0';
+	if (!r)
+		return sl_sess_fail(s, -ENOMEM, "out of memory");
+	r->s = s;
+	r->ns = strdup(ns ? ns : "");
+	r->name = strdup(name ? name : "");
+	rc = r->ns && r->name ? grant(r) : -ENOMEM;
+	if (rc) {
+		sluice_reader_close(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+uint64_t sluice_reader_size(const sluice_reader *r)
+{
+	return r->plan->object->size;
+}
+
+void sluice_reader_close(sluice_reader *r)
+{
+	if (!r)
+		return;
+	if (r->plan)
+		sluice__object_plan__free_unpacked(r->plan, NULL);
+	free(r->fi);
+	free(r->ns);
+	free(r->name);
+	free(r);
+}
+
+/*
+ * The replica a piece tries on attempt `tries`: servers marked up first,
+ * each group in placement order. -1 when none is left.
+ */
+static int replica_for(const Sluice__ObjectPlan *plan, const Sluice__Shard *sh, int tries)
+{
+	int seen = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sh->n_servers; i++) {
+			int at = sl_plan_server(plan, sh->servers[i]);
+			int up = at >= 0 && plan->servers[at]->up;
+
+			if (at < 0 || up != (pass == 0))
+				continue;
+			if (seen++ == tries)
+				return at;
+		}
+	return -1;
+}
+
+/* Posts and waits for one batch of pieces; failed pieces move to the next replica. */
+static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p, size_t n)
+{
+	sluice_session *s = r->s;
+	const Sluice__ObjectPlan *plan = r->plan;
+	struct sl_xfer *xs[SL_READ_BATCH];
+	struct piece *owner[SL_READ_BATCH];
+
+	for (;;) {
+		size_t nx = 0, left = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
+			struct sl_xfer *x;
+			int at;
+
+			if (p[i].err == 0 && p[i].tries < 0)
+				continue; /* done */
+			at = replica_for(plan, plan->shards[p[i].shard], p[i].tries);
+			if (at < 0)
+				return sl_sess_fail(s, p[i].err ? p[i].err : -EHOSTUNREACH,
+						    "no replica of shard %u could be read: %s",
+						    p[i].shard, strerror(-(p[i].err ? p[i].err
+										    : EHOSTUNREACH)));
+			x = sl_xfer_get(s);
+			if (!x)
+				break; /* the pool is busy: this round takes what it holds */
+			req.capability = plan->capability;
+			req.object_id = plan->object->id;
+			req.index = p[i].shard;
+			req.offset = p[i].offset;
+			req.length = p[i].length;
+			req.buf_addr = sl_fabric_mr_raddr(&s->fab, mr, p[i].dst);
+			req.buf_key = mr->key;
+			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
+			if (sl_xfer_frame(s, x, SL_RPC_SHARD_READ, &req.base)) {
+				x->state = SL_XFER_FREE;
+				return sl_sess_fail(s, -EMSGSIZE, "read request too large");
+			}
+			owner[nx] = &p[i];
+			xs[nx++] = x;
+			if (sl_xfer_post(s, x, r->fi[at]) == 0)
+				continue;
+		}
+		if (nx == 0)
+			return 0;
+		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
+		for (size_t i = 0; i < nx; i++) {
+			if (xs[i]->result == 0) {
+				owner[i]->err = 0;
+				owner[i]->tries = -1;
+			} else {
+				owner[i]->err = xs[i]->result;
+				owner[i]->tries++;
+				left++;
+			}
+		}
+		(void)left;
+	}
+}
+
+int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	sluice_session *s = r->s;
+	struct sl_fabric_mr mr = { 0 };
+	struct piece p[SL_READ_BATCH];
+	uint64_t size, end, pos;
+	int rc = 0;
+
+	*got = 0;
+	s->error[0] = '\0';
+	if (sl_mono_ms() >= r->renew_at_ms) {
+		rc = grant(r);
+		if (rc)
+			return rc;
+	}
+	size = r->plan->object->size;
+	if (off >= size || len == 0)
+		return 0;
+	end = len > size - off ? size : off + len;
+	rc = sl_fabric_mr_reg(&s->fab, buf, (size_t)(end - off), FI_REMOTE_WRITE | FI_RECV, &mr);
+	if (rc)
+		return sl_sess_fail(s, rc, "cannot register the read buffer");
+	for (pos = off; pos < end && !rc;) {
+		size_t n = 0;
+
+		while (pos < end && n < SL_READ_BATCH) {
+			uint32_t ss = r->plan->object->shard_size;
+			uint32_t shard = (uint32_t)(pos / ss), in = (uint32_t)(pos % ss);
+			uint64_t take = ss - in < end - pos ? ss - in : end - pos;
+
+			p[n++] = (struct piece){ shard, in, (uint32_t)take,
+						 (uint8_t *)buf + (pos - off), 0, 0 };
+			pos += take;
+		}
+		rc = read_batch(r, &mr, p, n);
+	}
+	sl_fabric_mr_close(&mr);
+	if (!rc)
+		*got = (size_t)(end - off);
+	return rc;
+}
+
+int sluice_read(sluice_session *s, const char *ns, const char *name, uint64_t off, void *buf,
+		size_t len, size_t *got)
+{
+	sluice_reader *r;
+	int rc = sluice_reader_open(s, ns, name, &r);
+
+	*got = 0;
+	if (rc)
+		return rc;
+	rc = sluice_reader_pread(r, buf, len, off, got);
+	sluice_reader_close(r);
+	return rc;
+}
+
+int sluice_get_fd(sluice_session *s, const char *ns, const char *name, int fd,
+		  sluice_progress_fn progress, void *arg)
+{
+	sluice_reader *r;
+	EVP_MD_CTX *sha = NULL;
+	uint8_t *chunk = NULL, digest[32];
+	unsigned dlen = 32;
+	size_t chunk_len;
+	uint64_t size, off = 0;
+	int rc = sluice_reader_open(s, ns, name, &r);
+
+	if (rc)
+		return rc;
+	size = sluice_reader_size(r);
+	chunk_len = (size_t)r->plan->object->shard_size * 8;
+	if (chunk_len > size)
+		chunk_len = size ? (size_t)size : 1;
+	chunk = malloc(chunk_len);
+	sha = EVP_MD_CTX_new();
+	if (!chunk || !sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+		rc = sl_sess_fail(s, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (off < size) {
+		size_t got = 0, w = 0;
+
+		rc = sluice_reader_pread(r, chunk, chunk_len, off, &got);
+		if (rc)
+			goto out;
+		EVP_DigestUpdate(sha, chunk, got);
+		while (w < got) {
+			ssize_t n = write(fd, chunk + w, got - w);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = sl_sess_fail(s, -errno, "writing the output failed: %s",
+						  strerror(errno));
+				goto out;
+			}
+			w += (size_t)n;
+		}
+		off += got;
+		if (progress)
+			progress(arg, off, size);
+	}
+	EVP_DigestFinal_ex(sha, digest, &dlen);
+	/* End to end: what we wrote is what was ingested. */
+	if (r->plan->object->sha256.len != 32 ||
+	    memcmp(digest, r->plan->object->sha256.data, 32) != 0)
+		rc = sl_sess_fail(s, -EBADMSG, "SHA-256 of %s/%s does not match its catalog entry",
+				  ns, name);
+out:
+	EVP_MD_CTX_free(sha);
+	free(chunk);
+	sluice_reader_close(r);
+	return rc;
+}

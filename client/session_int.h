@@ -1,0 +1,96 @@
+/*
+ * libsluice internals: the session struct and the data-path transfer engine
+ * shared by put.c and read.c. Not installed.
+ */
+#ifndef SL_SESSION_INT_H
+#define SL_SESSION_INT_H
+
+#include <rdma/fabric.h>
+#include <stdarg.h>
+
+#include "fabric.h"
+#include "rpc.h"
+#include "rpc_client.h"
+#include "sluice.h"
+
+#define SL_XFERS 64
+#define SL_XFER_MSG 2048u
+
+enum sl_xfer_state { SL_XFER_FREE, SL_XFER_BUSY, SL_XFER_LOST };
+
+/*
+ * One request to one data server: a send of the request frame and a receive
+ * of its reply, matched by tag = request id. Both contexts live here until
+ * their completions come back.
+ */
+struct sl_xfer_op {
+	struct fi_context2 ctx; /* first: libfabric's per-operation context */
+	struct sl_xfer *x;
+	int done;
+	int err;
+	size_t len;
+};
+
+struct sl_xfer {
+	struct sl_xfer_op send, recv;
+	enum sl_xfer_state state;
+	uint64_t req_id;
+	uint8_t *req;   /* SL_XFER_MSG bytes in the session's message slab */
+	uint8_t *reply; /* SL_XFER_MSG bytes */
+	size_t req_len;
+	int result;     /* the data server's answer, once both ops are done */
+	void *user;     /* the caller's cookie */
+};
+
+struct sluice_session {
+	struct sl_rpc_client rpc;
+	char purpose[64];
+	char provider[64];
+	uint32_t timeout_ms;
+	int fabric_ok;
+	struct sl_fabric fab;
+	struct sl_fabric_mr msg_mr;
+	uint8_t *msg_slab;
+	struct sl_xfer xfers[SL_XFERS];
+	uint64_t next_req;
+	char error[512];
+};
+
+/* Records a one-line message for sluice_last_error; returns rc. */
+int sl_sess_fail(sluice_session *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Calls sluice-meta; on failure copies its message into the session. */
+int sl_sess_call(sluice_session *s, uint16_t type, const ProtobufCMessage *req,
+		 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp);
+/* Opens the fabric endpoint on first use. */
+int sl_sess_fabric(sluice_session *s);
+
+/* Converts a catalog Object (and optionally a plan) into the public struct. */
+struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__ObjectPlan *plan);
+
+/* Builds protobuf tags (pointers into *store) from public ones; free both. */
+int sl_tags_pb(const struct sluice_tag *tags, size_t n, Sluice__Tag ***out, Sluice__Tag **store);
+
+/* datapath.c */
+struct sl_xfer *sl_xfer_get(sluice_session *s);
+/*
+ * Posts x's request (already framed in x->req, x->req_len bytes) to dest and
+ * its reply receive. On failure x still goes to sl_xfer_wait, which reports it.
+ */
+int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest);
+/*
+ * Waits until every posted transfer in xs is done or the deadline passes;
+ * each gets x->result (the server's errno, or -ETIMEDOUT). Done transfers
+ * return to the pool; timed-out ones are cancelled and kept out of it
+ * until their completions arrive.
+ */
+void sl_xfer_wait(sluice_session *s, struct sl_xfer **xs, size_t n, uint64_t deadline_ms);
+/* Frames a data-plane request into x->req. */
+int sl_xfer_frame(sluice_session *s, struct sl_xfer *x, uint16_t type, const ProtobufCMessage *m);
+
+/* Resolves the plan's servers into fabric addresses: fi[i] for plan->servers[i]. */
+int sl_plan_addrs(sluice_session *s, const Sluice__ObjectPlan *plan, fi_addr_t *fi);
+/* Index into plan->servers of server id, or -1. */
+int sl_plan_server(const Sluice__ObjectPlan *plan, uint32_t id);
+
+#endif

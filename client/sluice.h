@@ -1,0 +1,172 @@
+/*
+ * libsluice: the Sluice client SDK.
+ *
+ * A session holds the principal's credentials, the purpose it declares for
+ * its reads, a control connection to sluice-meta and a libfabric endpoint
+ * for the data servers. Every read is granted by sluice-meta (tenant,
+ * purpose and tag rules are checked and audited) and every data server checks
+ * the capability before it moves a byte.
+ *
+ * Conventions: functions return 0 or a negative errno (-ENOENT for a missing
+ * object, a namespace or an object of another tenant; -EACCES when refused;
+ * -EEXIST; -EINVAL for bad input; -ETIMEDOUT, -EHOSTUNREACH, -ECONNREFUSED
+ * when a server cannot be reached). sluice_last_error() gives a one-line
+ * message for the last failure. A session is used by one thread at a time;
+ * open one per thread for parallelism.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sluice_session sluice_session;
+typedef struct sluice_reader sluice_reader;
+
+struct sluice_opts {
+	const char *meta;       /* "host:port" of sluice-meta */
+	const char *key_id;     /* the principal's key id */
+	const char *secret;     /* its secret, 64 hex digits */
+	const char *purpose;    /* declared for every read, e.g. "inference" */
+	const char *provider;   /* libfabric provider; NULL: "tcp;ofi_rxm" */
+	uint32_t timeout_ms;    /* per request; 0: 10000 */
+};
+
+struct sluice_tag {
+	const char *key;
+	const char *value;
+};
+
+struct sluice_shard_info {
+	uint32_t index;
+	uint32_t length;
+	uint32_t crc32c;
+	size_t n_servers;
+	uint32_t *servers; /* replicas, in placement order */
+};
+
+struct sluice_server_info {
+	uint32_t id;
+	char *label;
+	char *provider;
+	int up;
+	uint64_t last_heartbeat_ms;
+};
+
+struct sluice_object {
+	uint64_t id;
+	char *ns;
+	char *name;
+	uint64_t size;
+	uint32_t shard_size;
+	uint32_t shard_count;
+	char sha256[65];        /* hex */
+	uint64_t created_ms;
+	size_t n_tags;
+	struct sluice_tag *tags;
+	/* Filled by sluice_stat only: */
+	struct sluice_shard_info *shards;
+	size_t n_servers;
+	struct sluice_server_info *servers;
+};
+
+/* Called during long transfers with the bytes done so far. */
+typedef void (*sluice_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* ---- sessions ------------------------------------------------------------ */
+
+int sluice_open(const struct sluice_opts *opts, sluice_session **out);
+/*
+ * Opens a session from a credentials file (INI: [sluice] meta, key_id,
+ * secret). meta, when non-NULL, overrides the file's address.
+ */
+int sluice_open_file(const char *path, const char *meta, const char *purpose,
+		     sluice_session **out);
+void sluice_close(sluice_session *s);
+/* The last failure's message; valid until the next call on the session. */
+const char *sluice_last_error(const sluice_session *s);
+
+/* ---- objects -------------------------------------------------------------- */
+
+/* Stores len bytes of buf as ns/name with tags (namespace defaults apply). */
+int sluice_put(sluice_session *s, const char *ns, const char *name, const void *buf,
+	       size_t len, const struct sluice_tag *tags, size_t n_tags);
+/* Stores size bytes read from fd (from its current offset). */
+int sluice_put_fd(sluice_session *s, const char *ns, const char *name, int fd, uint64_t size,
+		  const struct sluice_tag *tags, size_t n_tags, sluice_progress_fn progress,
+		  void *arg);
+
+int sluice_stat(sluice_session *s, const char *ns, const char *name, struct sluice_object **out);
+void sluice_object_free(struct sluice_object *o);
+
+/*
+ * Lists up to limit (0: 1000) objects of ns whose names start with prefix,
+ * after start_after (NULL: from the first). *truncated says more remain.
+ */
+int sluice_list(sluice_session *s, const char *ns, const char *prefix, const char *start_after,
+		uint32_t limit, struct sluice_object ***out, size_t *n, int *truncated);
+void sluice_list_free(struct sluice_object **list, size_t n);
+
+/* Reads [off, off+len) of ns/name into buf; *got is what the object held. */
+int sluice_read(sluice_session *s, const char *ns, const char *name, uint64_t off, void *buf,
+		size_t len, size_t *got);
+/* Writes the whole object to fd. */
+int sluice_get_fd(sluice_session *s, const char *ns, const char *name, int fd,
+		  sluice_progress_fn progress, void *arg);
+
+/* A granted, open object for repeated reads (the grant renews itself). */
+int sluice_reader_open(sluice_session *s, const char *ns, const char *name, sluice_reader **out);
+int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got);
+uint64_t sluice_reader_size(const sluice_reader *r);
+void sluice_reader_close(sluice_reader *r);
+
+/* Sets tags (replacing values of the same keys) and removes the keys listed. */
+int sluice_set_tags(sluice_session *s, const char *ns, const char *name,
+		    const struct sluice_tag *set, size_t n_set, const char *const *remove,
+		    size_t n_remove);
+
+/* ---- administration --------------------------------------------------------- */
+
+int sluice_tenant_create(sluice_session *s, const char *name, uint64_t *id);
+/* Names of every tenant; free with sluice_strings_free. */
+int sluice_tenant_list(sluice_session *s, char ***names, size_t *n);
+void sluice_strings_free(char **list, size_t n);
+
+struct sluice_principal_spec {
+	const char *tenant;      /* NULL: the caller's own */
+	const char *name;
+	const char *const *roles; /* admin, writer, reader */
+	size_t n_roles;
+	const char *const *purposes;
+	size_t n_purposes;
+	const char *clearance;   /* public .. restricted; NULL: internal */
+};
+/* Creates a principal; key_id (>= 24 bytes) and secret (>= 65 bytes) get its key. */
+int sluice_principal_create(sluice_session *s, const struct sluice_principal_spec *spec,
+			    char *key_id, char *secret);
+
+struct sluice_ns_spec {
+	const char *tenant;      /* NULL: the caller's own */
+	const char *name;
+	uint32_t shard_size;     /* 0: server default */
+	uint32_t replicas;       /* 0: server default */
+	const struct sluice_tag *tags;
+	size_t n_tags;
+};
+int sluice_ns_create(sluice_session *s, const struct sluice_ns_spec *spec);
+int sluice_ns_list(sluice_session *s, const char *tenant, char ***names, size_t *n);
+
+int sluice_servers(sluice_session *s, struct sluice_server_info **out, size_t *n);
+void sluice_servers_free(struct sluice_server_info *list, size_t n);
+
+/* Who the session is: tenant and principal names (free both). */
+int sluice_whoami(sluice_session *s, char **tenant, char **principal);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/*
+ * sluice-data's context: the shard store, the fabric endpoint, the request
+ * slots and the registration with sluice-meta, in one struct owned by main().
+ */
+#ifndef SL_DATA_H
+#define SL_DATA_H
+
+#include <pthread.h>
+#include <rdma/fabric.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "fabric.h"
+#include "shardstore.h"
+
+#define SL_DATA_REQ_MAX 2048u
+#define SL_DATA_REPLY_MAX 64u
+
+struct sl_data_config {
+	uint32_t id;
+	char meta[256];
+	char data_dir[256];
+	char cluster_key[256];
+	char provider[64];
+	char fabric_addr[128];
+	char fabric_port[16];
+	char label[64];
+	char log_level[32];
+	uint32_t slots;
+	uint32_t max_shard;
+};
+
+enum sl_slot_state { SL_SLOT_RECV, SL_SLOT_RMA, SL_SLOT_REPLY, SL_SLOT_IDLE };
+
+/* One request in flight. The context must come first (libfabric contract). */
+struct sl_slot {
+	struct fi_context2 ctx;
+	enum sl_slot_state state;
+	int index;
+	uint16_t type;
+	uint64_t req_id;
+	fi_addr_t peer;
+	uint64_t tenant, object;
+	uint32_t shard, length, crc32c;
+	uint8_t *req;   /* SL_DATA_REQ_MAX bytes in the message slab */
+	uint8_t *reply; /* SL_DATA_REPLY_MAX bytes in the message slab */
+	uint8_t *data;  /* SL_SHARD_HDR_LEN + max_shard bytes, 4 KiB aligned */
+};
+
+struct sl_data {
+	struct sl_data_config cfg;
+	struct sl_keyring keys;
+	struct sl_shardstore store;
+	struct sl_uring uring;
+	struct sl_fabric fab;
+	struct sl_fabric_mr msg_mr, data_mr;
+	uint8_t *msg_slab, *data_slab;
+	size_t data_stride;
+	struct sl_slot *slots;
+	volatile int stopping;
+	pthread_t hb_thread;
+	int hb_started;
+	/* Counters for the log line at exit. */
+	uint64_t served_reads, served_writes, refused;
+};
+
+/* service.c */
+int sl_data_service_init(struct sl_data *d);
+int sl_data_service_run(struct sl_data *d);
+void sl_data_service_fini(struct sl_data *d);
+
+/* heartbeat.c: registers with sluice-meta, then heartbeats until stopping. */
+int sl_data_heartbeat_start(struct sl_data *d);
+void sl_data_heartbeat_stop(struct sl_data *d);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * sluice-data: a data server. Stores shards on a local folder and serves them
+ * over a libfabric endpoint to holders of valid capabilities.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "data.h"
+#include "sl_log.h"
+
+static struct sl_data *signal_target;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_target)
+		signal_target->stopping = 1;
+}
+
+/* An id from the config, or the one kept in <data_dir>/server.id, or a new one. */
+static int server_id(struct sl_data *d)
+{
+	char path[600], text[32] = { 0 };
+	uint32_t id = 0;
+	int fd;
+
+	if (d->cfg.id)
+		return 0;
+	snprintf(path, sizeof(path), "%s/server.id", d->cfg.data_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof(text) - 1);
+
+		close(fd);
+		d->cfg.id = n > 0 ? (uint32_t)strtoul(text, NULL, 10) : 0;
+		return d->cfg.id ? 0 : -EINVAL;
+	}
+	while (!id)
+		sl_random_bytes(&id, sizeof(id));
+	id &= 0x7fffffff;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	dprintf(fd, "%u\n", id);
+	fsync(fd);
+	close(fd);
+	d->cfg.id = id;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_data *d = calloc(1, sizeof(*d));
+	struct sl_data_config *cfg;
+	int rc, level, fabric_open = 0;
+
+	if (!d)
+		return 1;
+	cfg = &d->cfg;
+	struct sl_opt opts[] = {
+		{ "id", "SLUICE_DATA_ID", SL_OPT_U32, &cfg->id, "0",
+		  "server id, unique in the cluster; 0 keeps or makes one in data-dir/server.id" },
+		{ "meta", "SLUICE_META", SL_OPT_STR, cfg->meta, "127.0.0.1:7000",
+		  "address of sluice-meta" },
+		{ "data-dir", "SLUICE_DATA_DIR", SL_OPT_STR, cfg->data_dir, "./sluice-data",
+		  "folder for shard files" },
+		{ "cluster-key", "SLUICE_CLUSTER_KEY", SL_OPT_STR, cfg->cluster_key, "",
+		  "file with the cluster secret, the same as sluice-meta's (required)" },
+		{ "provider", "SLUICE_PROVIDER", SL_OPT_STR, cfg->provider, "tcp;ofi_rxm",
+		  "libfabric provider: tcp;ofi_rxm, verbs;ofi_rxm, shm" },
+		{ "fabric-addr", "SLUICE_FABRIC_ADDR", SL_OPT_STR, cfg->fabric_addr, "127.0.0.1",
+		  "address the fabric endpoint binds" },
+		{ "fabric-port", "SLUICE_FABRIC_PORT", SL_OPT_STR, cfg->fabric_port, "0",
+		  "port the fabric endpoint binds (0 picks one)" },
+		{ "label", "SLUICE_DATA_LABEL", SL_OPT_STR, cfg->label, "",
+		  "a name for humans, shown by 'sluice servers'" },
+		{ "log-level", "SLUICE_LOG_LEVEL", SL_OPT_STR, cfg->log_level, "info",
+		  "error, warn, info or debug" },
+		{ "slots", "SLUICE_DATA_SLOTS", SL_OPT_U32, &cfg->slots, "8",
+		  "requests served at once (each holds one max-shard buffer)" },
+		{ "max-shard", "SLUICE_MAX_SHARD", SL_OPT_U32, &cfg->max_shard, "16777216",
+		  "largest shard accepted, bytes" },
+	};
+
+	rc = sl_config_load(opts, sizeof(opts) / sizeof(opts[0]), "data", argc, argv,
+			    "usage: sluice-data [--config FILE] [options]\n\n"
+			    "The Sluice data server: stores shards, serves them over libfabric.");
+	if (rc) {
+		free(d);
+		return rc == 1 ? 0 : 2;
+	}
+	level = sl_log_level_parse(cfg->log_level);
+	sl_log_init("sluice-data", level < 0 ? SL_LOG_INFO : level);
+	if (!cfg->cluster_key[0] || !cfg->slots || cfg->slots > 256 || cfg->max_shard < 4096 ||
+	    cfg->max_shard > (64u << 20)) {
+		SL_ERR("bad configuration: --cluster-key is required; slots 1..256; "
+		       "max-shard 4096..67108864");
+		free(d);
+		return 2;
+	}
+	rc = sl_keyring_load(&d->keys, cfg->cluster_key, 1);
+	if (rc) {
+		SL_ERR_RC(rc, "reading cluster key %s", cfg->cluster_key);
+		goto out;
+	}
+	rc = sl_shardstore_init(&d->store, cfg->data_dir);
+	rc = rc ? rc : server_id(d);
+	if (rc) {
+		SL_ERR_RC(rc, "preparing %s", cfg->data_dir);
+		goto out;
+	}
+	if (!cfg->label[0])
+		snprintf(cfg->label, sizeof(cfg->label), "data-%u", cfg->id);
+	rc = sl_fabric_open(&d->fab, cfg->provider, cfg->fabric_addr, cfg->fabric_port);
+	if (rc)
+		goto out;
+	fabric_open = 1;
+	rc = sl_data_service_init(d);
+	if (rc)
+		goto out;
+
+	signal_target = d;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	rc = sl_data_heartbeat_start(d);
+	if (rc)
+		goto out;
+	SL_INFO("data server %u serving %s over %s", cfg->id, cfg->data_dir, cfg->provider);
+	printf("sluice-data %u ready\n", cfg->id);
+	fflush(stdout);
+	rc = sl_data_service_run(d);
+	d->stopping = 1;
+	SL_INFO("stopped: %llu reads, %llu writes served, %llu refused",
+		(unsigned long long)d->served_reads, (unsigned long long)d->served_writes,
+		(unsigned long long)d->refused);
+out:
+	d->stopping = 1;
+	sl_data_heartbeat_stop(d);
+	/* Memory regions close before their domain does. */
+	sl_data_service_fini(d);
+	if (fabric_open)
+		sl_fabric_close(&d->fab);
+	free(d);
+	return rc ? 1 : 0;
+}

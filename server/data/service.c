@@ -1,0 +1,318 @@
+/*
+ * The data-plane loop: a fixed set of request slots, each with a tagged
+ * receive posted for SL_TAG_REQUEST. A request moves a slot through
+ *   RECV -> (capability check, disk) -> RMA -> REPLY -> RECV
+ * driven by completions from one CQ. Reads: io_uring from disk into the
+ * slot's registered buffer, RMA write into the client's buffer, then a tagged
+ * reply (tcp;ofi_rxm orders send after write). Writes: RMA read from the
+ * client's buffer, CRC check, durable store, reply.
+ *
+ * Every capability failure answers -EACCES, the same for all causes; the
+ * cause is logged as an audit line.
+ */
+#include <errno.h>
+#include <rdma/fi_errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capability.h"
+#include "crc32c.h"
+#include "data.h"
+#include "frame.h"
+#include "rpc.h"
+#include "sl_log.h"
+#include "sl_time.h"
+
+#define SL_POST_MS 5000u
+
+static int post_recv(struct sl_data *d, struct sl_slot *s)
+{
+	s->state = SL_SLOT_RECV;
+	return sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
+			       s, sl_mono_ms() + SL_POST_MS);
+}
+
+static void send_reply(struct sl_data *d, struct sl_slot *s, int err)
+{
+	Sluice__DataReply rep = SLUICE__DATA_REPLY__INIT;
+	struct sl_frame_hdr h = { .type = (uint16_t)(s->type | SL_RPC_REPLY), .req_id = s->req_id };
+	size_t len;
+	int rc;
+
+	rep.err = err;
+	rep.length = err ? 0 : s->length;
+	rep.crc32c = err ? 0 : s->crc32c;
+	len = sluice__data_reply__get_packed_size(&rep);
+	h.length = (uint32_t)len;
+	sl_frame_hdr_encode(&h, s->reply);
+	sluice__data_reply__pack(&rep, s->reply + SL_FRAME_HDR_LEN);
+	s->state = SL_SLOT_REPLY;
+	rc = sl_fabric_tsend(&d->fab, s->reply, SL_FRAME_HDR_LEN + len, d->msg_mr.desc, s->peer,
+			     s->req_id, s, sl_mono_ms() + SL_POST_MS);
+	if (rc) {
+		SL_WARN("reply to request %llu not sent: %s", (unsigned long long)s->req_id,
+			strerror(-rc));
+		post_recv(d, s);
+	}
+}
+
+static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char *why,
+			  const struct sl_cap *cap)
+{
+	d->refused++;
+	SL_WARN("audit: refused %s object %llx shard %u (capability %llx, tenant %llx): %s",
+		sl_rpc_name(s->type), (unsigned long long)s->object, s->shard,
+		cap ? (unsigned long long)cap->cap_id : 0ull,
+		cap ? (unsigned long long)cap->tenant : 0ull, why);
+}
+
+/* Checks the capability for this request; fills s->tenant on success. */
+static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinaryData *token,
+		     unsigned op)
+{
+	struct sl_cap cap;
+	const char *why = NULL;
+	int rc = sl_cap_verify(token->data, token->len, &d->keys, sl_now_ms(), &cap, &why);
+
+	if (rc) {
+		audit_refusal(d, s, why, NULL);
+		return -EACCES;
+	}
+	/* The shard's owner is the tenant whose folder holds it, which the
+	 * header confirms on read; so the capability's tenant names the shard. */
+	if (sl_cap_allows(&cap, op, cap.tenant, s->object, s->shard, &why)) {
+		audit_refusal(d, s, why, &cap);
+		return -EACCES;
+	}
+	s->tenant = cap.tenant;
+	return 0;
+}
+
+static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__ShardReadReq *req)
+{
+	struct sl_shard_hdr hdr;
+	size_t cap = SL_SHARD_HDR_LEN + d->cfg.max_shard;
+	int rc;
+
+	s->object = req->object_id;
+	s->shard = req->index;
+	rc = check_cap(d, s, &req->capability, SL_CAP_OP_READ);
+	if (rc)
+		goto fail;
+	rc = sl_shardstore_read(&d->store, &d->uring, s->tenant, s->object, s->shard, s->data, cap,
+				s->index, &hdr);
+	if (rc)
+		goto fail;
+	/* off+len is checked without overflow: both are u32, the sum is 64-bit. */
+	if ((uint64_t)req->offset + req->length > hdr.length) {
+		rc = -ERANGE;
+		goto fail;
+	}
+	s->length = req->length;
+	s->crc32c = hdr.crc32c;
+	if (req->length == 0) {
+		send_reply(d, s, 0);
+		return;
+	}
+	s->state = SL_SLOT_RMA;
+	rc = sl_fabric_write(&d->fab, s->data + SL_SHARD_HDR_LEN + req->offset, req->length,
+			     d->data_mr.desc, s->peer, req->buf_addr, req->buf_key, s,
+			     sl_mono_ms() + SL_POST_MS);
+	if (rc)
+		goto fail;
+	return;
+fail:
+	send_reply(d, s, rc);
+}
+
+static void start_write(struct sl_data *d, struct sl_slot *s, const Sluice__ShardWriteReq *req)
+{
+	int rc;
+
+	s->object = req->object_id;
+	s->shard = req->index;
+	rc = check_cap(d, s, &req->capability, SL_CAP_OP_WRITE);
+	if (rc)
+		goto fail;
+	if (req->length > d->cfg.max_shard) {
+		rc = -EFBIG;
+		goto fail;
+	}
+	s->length = req->length;
+	s->crc32c = req->crc32c;
+	if (req->length == 0) {
+		rc = sl_shardstore_write(&d->store, s->tenant, s->object, s->shard, s->data, 0,
+					 s->crc32c);
+		goto fail; /* replies rc, 0 included */
+	}
+	s->state = SL_SLOT_RMA;
+	rc = sl_fabric_read(&d->fab, s->data + SL_SHARD_HDR_LEN, req->length, d->data_mr.desc,
+			    s->peer, req->buf_addr, req->buf_key, s, sl_mono_ms() + SL_POST_MS);
+	if (rc)
+		goto fail;
+	return;
+fail:
+	send_reply(d, s, rc);
+}
+
+static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
+{
+	struct sl_frame_hdr h;
+	const uint8_t *payload;
+	ProtobufCBinaryData reply_addr = { 0, NULL };
+	ProtobufCMessage *msg = NULL;
+	int rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
+
+	/* Nothing to answer without a parsed request and a return address. */
+	if (rc)
+		goto drop;
+	s->type = h.type;
+	s->req_id = h.req_id;
+	if (h.type == SL_RPC_SHARD_READ) {
+		Sluice__ShardReadReq *r = sluice__shard_read_req__unpack(NULL, h.length, payload);
+
+		if (r) {
+			msg = &r->base;
+			reply_addr = r->reply_addr;
+		}
+	} else if (h.type == SL_RPC_SHARD_WRITE) {
+		Sluice__ShardWriteReq *w = sluice__shard_write_req__unpack(NULL, h.length, payload);
+
+		if (w) {
+			msg = &w->base;
+			reply_addr = w->reply_addr;
+		}
+	}
+	if (!msg || !reply_addr.len || sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer))
+		goto drop;
+	if (h.type == SL_RPC_SHARD_READ)
+		start_read(d, s, (Sluice__ShardReadReq *)msg);
+	else
+		start_write(d, s, (Sluice__ShardWriteReq *)msg);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return;
+drop:
+	SL_DEBUG("dropping a malformed request (%zu bytes)", len);
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	post_recv(d, s);
+}
+
+static void on_rma_done(struct sl_data *d, struct sl_slot *s, int err)
+{
+	int rc = err;
+
+	if (!rc && s->type == SL_RPC_SHARD_WRITE) {
+		if (sl_crc32c(0, s->data + SL_SHARD_HDR_LEN, s->length) != s->crc32c)
+			rc = -EBADMSG;
+		else
+			rc = sl_shardstore_write(&d->store, s->tenant, s->object, s->shard, s->data,
+						 s->length, s->crc32c);
+		if (!rc)
+			d->served_writes++;
+	} else if (!rc) {
+		d->served_reads++;
+	}
+	send_reply(d, s, rc);
+}
+
+static void on_event(struct sl_data *d, const struct sl_fabric_event *ev)
+{
+	struct sl_slot *s = ev->ctx;
+
+	if (!s)
+		return;
+	switch (s->state) {
+	case SL_SLOT_RECV:
+		if (ev->err) {
+			if (!d->stopping && ev->err != -ECANCELED)
+				post_recv(d, s);
+			return;
+		}
+		on_request(d, s, ev->len);
+		break;
+	case SL_SLOT_RMA:
+		on_rma_done(d, s, ev->err);
+		break;
+	case SL_SLOT_REPLY:
+		if (!d->stopping)
+			post_recv(d, s);
+		else
+			s->state = SL_SLOT_IDLE;
+		break;
+	case SL_SLOT_IDLE:
+		break;
+	}
+}
+
+int sl_data_service_init(struct sl_data *d)
+{
+	size_t msg_len = (size_t)d->cfg.slots * (SL_DATA_REQ_MAX + SL_DATA_REPLY_MAX);
+	struct iovec *iov = NULL;
+	int rc;
+
+	d->data_stride = SL_SHARD_HDR_LEN + ((d->cfg.max_shard + 4095u) & ~4095u);
+	d->slots = calloc(d->cfg.slots, sizeof(*d->slots));
+	iov = calloc(d->cfg.slots, sizeof(*iov));
+	if (!d->slots || !iov || posix_memalign((void **)&d->msg_slab, 4096, msg_len) ||
+	    posix_memalign((void **)&d->data_slab, 4096, d->data_stride * d->cfg.slots)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < d->cfg.slots; i++) {
+		struct sl_slot *s = &d->slots[i];
+
+		s->index = (int)i;
+		s->req = d->msg_slab + i * (SL_DATA_REQ_MAX + SL_DATA_REPLY_MAX);
+		s->reply = s->req + SL_DATA_REQ_MAX;
+		s->data = d->data_slab + i * d->data_stride;
+		iov[i] = (struct iovec){ s->data, d->data_stride };
+	}
+	rc = sl_uring_init(&d->uring, iov, d->cfg.slots);
+	if (rc) {
+		SL_ERR_RC(rc, "io_uring is not available here");
+		goto out;
+	}
+	rc = sl_fabric_mr_reg(&d->fab, d->msg_slab, msg_len, FI_SEND | FI_RECV, &d->msg_mr);
+	rc = rc ? rc
+		: sl_fabric_mr_reg(&d->fab, d->data_slab, d->data_stride * d->cfg.slots,
+				   FI_READ | FI_WRITE | FI_SEND | FI_RECV, &d->data_mr);
+	if (rc) {
+		SL_ERR_RC(rc, "registering buffers with the fabric");
+		goto out;
+	}
+	for (uint32_t i = 0; i < d->cfg.slots && !rc; i++)
+		rc = post_recv(d, &d->slots[i]);
+out:
+	free(iov);
+	return rc;
+}
+
+int sl_data_service_run(struct sl_data *d)
+{
+	struct sl_fabric_event ev[16];
+
+	while (!d->stopping) {
+		int n = sl_fabric_poll(&d->fab, ev, 16, 100);
+
+		if (n < 0) {
+			SL_ERR_RC(n, "completion queue failed");
+			return n;
+		}
+		for (int i = 0; i < n; i++)
+			on_event(d, &ev[i]);
+	}
+	return 0;
+}
+
+void sl_data_service_fini(struct sl_data *d)
+{
+	/* Closing the endpoint (in main) flushes posted receives; buffers go after it. */
+	sl_fabric_mr_close(&d->msg_mr);
+	sl_fabric_mr_close(&d->data_mr);
+	if (d->uring.ring.ring_fd > 0)
+		sl_uring_exit(&d->uring);
+	free(d->slots);
+	free(d->msg_slab);
+	free(d->data_slab);
+}

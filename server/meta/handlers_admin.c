@@ -1,0 +1,326 @@
+/*
+ * Handlers for tenants, principals and namespaces. Creating a tenant is for
+ * cluster admins (the system tenant's admins); principals and namespaces are
+ * created by a tenant's own admins, or by cluster admins naming the tenant.
+ * Cluster admins manage tenants but cannot read their data: reads are
+ * always scoped to the caller's own tenant.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_keys.h"
+#include "governance.h"
+#include "meta.h"
+#include "sl_log.h"
+#include "sl_time.h"
+
+#define SL_SHARD_SIZE_MIN 4096u
+#define SL_SHARD_SIZE_MAX (16u << 20)
+
+int sl_h_tenant_create(struct sl_meta *m, const struct sl_caller *c,
+		       const Sluice__TenantCreateReq *req, struct sl_reply *r)
+{
+	Sluice__Tenant t = SLUICE__TENANT__INIT;
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	struct sl_batch *b = NULL;
+	struct sl_key k;
+	uint64_t id, be;
+	int rc;
+
+	if (!sl_is_cluster_admin(m, c))
+		return sl_fail(r, -EPERM, "creating tenants needs a cluster admin");
+	if (!sl_name_valid(req->name))
+		return sl_fail(r, -EINVAL,
+			       "bad tenant name '%s': use 1-63 of a-z, 0-9, '.', '_', '-'",
+			       req->name);
+	pthread_mutex_lock(&m->mutate_lock);
+	rc = sl_tenant_id(m, req->name, &id);
+	if (rc != -ENOENT) {
+		rc = rc ? sl_fail(r, rc, "catalog read failed")
+			: sl_fail(r, -EEXIST, "tenant %s already exists", req->name);
+		goto out;
+	}
+	b = sl_batch_new();
+	if (!b) {
+		rc = sl_fail(r, -ENOMEM, "out of memory");
+		goto out;
+	}
+	t.id = sl_batch_alloc_id(b, m->cat);
+	t.name = req->name;
+	t.created_ms = sl_now_ms();
+	be = htobe64(t.id);
+	sl_key_str(sl_key_tag(sl_key_reset(&k), 'n'), req->name);
+	sl_batch_put(b, m->cat, SL_CF_TENANTS, k.b, k.len, &be, 8);
+	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'i'), t.id);
+	rc = sl_batch_put_msg(b, m->cat, SL_CF_TENANTS, k.b, k.len, &t.base);
+	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	if (rc) {
+		sl_fail(r, rc, "catalog write failed");
+		goto out;
+	}
+	a.event = (char *)"tenant.create";
+	a.tenant_id = t.id;
+	a.principal_id = c->p->id;
+	a.object = req->name;
+	a.decision = (char *)"done";
+	sl_audit_append(m, &a);
+	rc = sl_reply_pack(r, &t.base);
+out:
+	pthread_mutex_unlock(&m->mutate_lock);
+	sl_batch_free(b);
+	return rc;
+}
+
+int sl_h_tenant_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__Empty *req,
+		     struct sl_reply *r)
+{
+	Sluice__TenantListResp resp = SLUICE__TENANT_LIST_RESP__INIT;
+	struct sl_collect col = { .desc = &sluice__tenant__descriptor };
+	int rc;
+
+	if (!sl_is_cluster_admin(m, c))
+		return sl_fail(r, -EPERM, "listing tenants needs a cluster admin");
+	rc = sl_catalog_scan(m->cat, SL_CF_TENANTS, "i", 1, NULL, 0, sl_collect_one, &col);
+	if (!rc) {
+		resp.tenants = (Sluice__Tenant **)col.items;
+		resp.n_tenants = col.n;
+		rc = sl_reply_pack(r, &resp.base);
+	} else {
+		sl_fail(r, rc, "catalog read failed");
+	}
+	sl_collect_free(&col);
+	return rc;
+}
+
+static int check_list(char **items, size_t n, const char *const *allowed, const char *what,
+		      struct sl_reply *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ok = 0;
+
+		for (const char *const *a = allowed; a && *a; a++)
+			ok |= strcmp(*a, items[i]) == 0;
+		if (!allowed)
+			ok = sl_name_valid(items[i]);
+		if (!ok)
+			return sl_fail(r, -EINVAL, "bad %s '%s'", what, items[i]);
+	}
+	return 0;
+}
+
+int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
+			  const Sluice__PrincipalCreateReq *req, struct sl_reply *r)
+{
+	static const char *const roles[] = { "admin", "writer", "reader", NULL };
+	Sluice__Principal p = SLUICE__PRINCIPAL__INIT;
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	uint8_t secret[SL_KEY_LEN], kid[8];
+	char key_id[24], kh[17];
+	struct sl_batch *b = NULL;
+	struct sl_key k;
+	uint8_t *val = NULL;
+	size_t vlen;
+	uint64_t tenant;
+	int rc;
+
+	rc = sl_target_tenant(m, c, req->tenant, &tenant, r);
+	if (rc)
+		return rc;
+	if (!sl_has_role(c->p, "admin"))
+		return sl_fail(r, -EPERM, "creating principals needs the admin role");
+	if (!sl_name_valid(req->name))
+		return sl_fail(r, -EINVAL, "bad principal name '%s'", req->name);
+	rc = check_list(req->roles, req->n_roles, roles, "role (admin, writer, reader)", r);
+	rc = rc ? rc : check_list(req->purposes, req->n_purposes, NULL, "purpose", r);
+	if (rc)
+		return rc;
+	if (req->clearance[0] && sl_classification_rank(req->clearance) < 0)
+		return sl_fail(r, -EINVAL,
+			       "bad clearance '%s': public, internal, confidential or restricted",
+			       req->clearance);
+
+	pthread_mutex_lock(&m->mutate_lock);
+	sl_key_str(sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant), req->name);
+	rc = sl_catalog_get_raw(m->cat, SL_CF_PRINCIPALS, k.b, k.len, &val, &vlen);
+	free(val);
+	if (rc != -ENOENT) {
+		rc = rc ? sl_fail(r, rc, "catalog read failed")
+			: sl_fail(r, -EEXIST, "principal %s already exists", req->name);
+		goto out;
+	}
+	b = sl_batch_new();
+	if (!b || sl_random_bytes(secret, sizeof(secret)) || sl_random_bytes(kid, sizeof(kid))) {
+		rc = sl_fail(r, -ENOMEM, "out of resources");
+		goto out;
+	}
+	sl_hex_encode(kid, sizeof(kid), kh);
+	snprintf(key_id, sizeof(key_id), "SK%s", kh);
+	p.id = sl_batch_alloc_id(b, m->cat);
+	p.tenant_id = tenant;
+	p.name = req->name;
+	p.key_id = key_id;
+	p.secret = (ProtobufCBinaryData){ sizeof(secret), secret };
+	p.roles = req->roles;
+	p.n_roles = req->n_roles;
+	p.purposes = req->purposes;
+	p.n_purposes = req->n_purposes;
+	p.clearance = req->clearance[0] ? req->clearance : (char *)"internal";
+	p.created_ms = sl_now_ms();
+	sl_batch_put(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, key_id, strlen(key_id));
+	sl_key_str(sl_key_tag(sl_key_reset(&k), 'k'), key_id);
+	rc = sl_batch_put_msg(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, &p.base);
+	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	if (rc) {
+		sl_fail(r, rc, "catalog write failed");
+		goto out;
+	}
+	a.event = (char *)"principal.create";
+	a.tenant_id = tenant;
+	a.principal_id = c->p->id;
+	a.object = req->name;
+	a.decision = (char *)"done";
+	sl_audit_append(m, &a);
+	/* The one time the secret leaves sluice-meta: in this reply. */
+	rc = sl_reply_pack(r, &p.base);
+out:
+	pthread_mutex_unlock(&m->mutate_lock);
+	sl_batch_free(b);
+	return rc;
+}
+
+int sl_h_whoami(struct sl_meta *m, const struct sl_caller *c, const Sluice__Empty *req,
+		struct sl_reply *r)
+{
+	Sluice__Principal p;
+	Sluice__Tenant *t = NULL;
+	struct sl_key k;
+	int rc;
+
+	if (!c->p)
+		return sl_fail(r, -EPERM, "not a principal");
+	p = *c->p;
+	p.secret = (ProtobufCBinaryData){ 0, NULL };
+	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'i'), p.tenant_id);
+	rc = sl_catalog_get(m->cat, SL_CF_TENANTS, k.b, k.len, &sluice__tenant__descriptor,
+			    (ProtobufCMessage **)&t);
+	if (rc)
+		return sl_fail(r, rc, "catalog read failed");
+	p.tenant_name = t->name;
+	rc = sl_reply_pack(r, &p.base);
+	sluice__tenant__free_unpacked(t, NULL);
+	return rc;
+}
+
+int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__NsCreateReq *req,
+		   struct sl_reply *r)
+{
+	Sluice__Namespace ns = SLUICE__NAMESPACE__INIT, *old = NULL;
+	Sluice__Tag cls = SLUICE__TAG__INIT, **tags = NULL;
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	struct sl_batch *b = NULL;
+	struct sl_key k;
+	uint64_t tenant;
+	const char *why;
+	int rc;
+
+	rc = sl_target_tenant(m, c, req->tenant, &tenant, r);
+	if (rc)
+		return rc;
+	if (!sl_has_role(c->p, "admin"))
+		return sl_fail(r, -EPERM, "creating namespaces needs the admin role");
+	if (!sl_name_valid(req->name))
+		return sl_fail(r, -EINVAL, "bad namespace name '%s': use 1-63 of a-z, 0-9, '.', '_', '-'",
+			       req->name);
+	if (req->shard_size &&
+	    (req->shard_size < SL_SHARD_SIZE_MIN || req->shard_size > SL_SHARD_SIZE_MAX))
+		return sl_fail(r, -EINVAL, "shard size must be between %u and %u bytes",
+			       SL_SHARD_SIZE_MIN, SL_SHARD_SIZE_MAX);
+	if (req->replicas > 16)
+		return sl_fail(r, -EINVAL, "at most 16 replicas");
+	for (size_t i = 0; i < req->n_tags; i++)
+		if (!sl_tag_valid(req->tags[i]->key, req->tags[i]->value, &why))
+			return sl_fail(r, -EINVAL, "bad tag %s=%s: %s", req->tags[i]->key,
+				       req->tags[i]->value, why);
+
+	ns.id = 0;
+	ns.tenant_id = tenant;
+	ns.name = req->name;
+	ns.shard_size = req->shard_size ? req->shard_size : m->cfg.shard_size;
+	ns.replicas = req->replicas ? req->replicas : m->cfg.replicas;
+	ns.n_tags = req->n_tags;
+	ns.tags = req->tags;
+	/* Every object must carry a classification: default it at the namespace. */
+	if (!sl_tags_get(req->tags, req->n_tags, "classification")) {
+		tags = calloc(req->n_tags + 1, sizeof(*tags));
+		if (!tags)
+			return sl_fail(r, -ENOMEM, "out of memory");
+		memcpy(tags, req->tags, req->n_tags * sizeof(*tags));
+		cls.key = (char *)"classification";
+		cls.value = (char *)"internal";
+		tags[req->n_tags] = &cls;
+		ns.tags = tags;
+		ns.n_tags = req->n_tags + 1;
+	}
+	ns.created_ms = sl_now_ms();
+
+	pthread_mutex_lock(&m->mutate_lock);
+	rc = sl_ns_get(m, tenant, req->name, &old);
+	if (rc != -ENOENT) {
+		rc = rc ? sl_fail(r, rc, "catalog read failed")
+			: sl_fail(r, -EEXIST, "namespace %s already exists", req->name);
+		goto out;
+	}
+	b = sl_batch_new();
+	if (!b) {
+		rc = sl_fail(r, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ns.id = sl_batch_alloc_id(b, m->cat);
+	sl_key_str(sl_key_u64(sl_key_reset(&k), tenant), req->name);
+	rc = sl_batch_put_msg(b, m->cat, SL_CF_NAMESPACES, k.b, k.len, &ns.base);
+	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	if (rc) {
+		sl_fail(r, rc, "catalog write failed");
+		goto out;
+	}
+	a.event = (char *)"namespace.create";
+	a.tenant_id = tenant;
+	a.principal_id = c->p->id;
+	a.object = req->name;
+	a.decision = (char *)"done";
+	sl_audit_append(m, &a);
+	rc = sl_reply_pack(r, &ns.base);
+out:
+	pthread_mutex_unlock(&m->mutate_lock);
+	if (old)
+		sluice__namespace__free_unpacked(old, NULL);
+	free(tags);
+	sl_batch_free(b);
+	return rc;
+}
+
+int sl_h_ns_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__NsListReq *req,
+		 struct sl_reply *r)
+{
+	Sluice__NsListResp resp = SLUICE__NS_LIST_RESP__INIT;
+	struct sl_collect col = { .desc = &sluice__namespace__descriptor };
+	struct sl_key k;
+	uint64_t tenant;
+	int rc = sl_target_tenant(m, c, req->tenant, &tenant, r);
+
+	if (rc)
+		return rc;
+	sl_key_u64(sl_key_reset(&k), tenant);
+	rc = sl_catalog_scan(m->cat, SL_CF_NAMESPACES, k.b, k.len, NULL, 0, sl_collect_one, &col);
+	if (!rc) {
+		resp.namespaces = (Sluice__Namespace **)col.items;
+		resp.n_namespaces = col.n;
+		rc = sl_reply_pack(r, &resp.base);
+	} else {
+		sl_fail(r, rc, "catalog read failed");
+	}
+	sl_collect_free(&col);
+	return rc;
+}

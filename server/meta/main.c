@@ -1,0 +1,175 @@
+/*
+ * sluice-meta: the metadata server. Opens the catalog, bootstraps the system
+ * tenant on first start, loads the data-server registry and serves signed
+ * requests until SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog_keys.h"
+#include "config.h"
+#include "meta.h"
+#include "net.h"
+#include "sl_log.h"
+
+static struct sl_meta *signal_target;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_target)
+		signal_target->stopping = 1;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[512];
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_meta *m = calloc(1, sizeof(*m));
+	struct sl_meta_config *cfg;
+	char path[600];
+	int rc, level;
+
+	if (!m)
+		return 1;
+	cfg = &m->cfg;
+	struct sl_opt opts[] = {
+		{ "listen", "SLUICE_META_LISTEN", SL_OPT_STR, cfg->listen, "127.0.0.1:7000",
+		  "address for clients and data servers (host:port; port 0 picks one)" },
+		{ "data-dir", "SLUICE_META_DATA_DIR", SL_OPT_STR, cfg->data_dir, "./sluice-meta",
+		  "folder for the catalog and the bootstrap admin credentials" },
+		{ "cluster-key", "SLUICE_CLUSTER_KEY", SL_OPT_STR, cfg->cluster_key, "",
+		  "file with the cluster secret (64 hex digits), shared with data servers; "
+		  "created in data-dir when unset" },
+		{ "log-level", "SLUICE_LOG_LEVEL", SL_OPT_STR, cfg->log_level, "info",
+		  "error, warn, info or debug" },
+		{ "heartbeat-ms", "SLUICE_HEARTBEAT_MS", SL_OPT_U32, &cfg->heartbeat_ms, "1000",
+		  "how often data servers heartbeat" },
+		{ "down-after-ms", "SLUICE_DOWN_AFTER_MS", SL_OPT_U32, &cfg->down_after_ms, "5000",
+		  "a data server silent this long is marked down" },
+		{ "capability-ttl-s", "SLUICE_CAP_TTL_S", SL_OPT_U32, &cfg->cap_ttl_s, "300",
+		  "capability lifetime in seconds (at most 300)" },
+		{ "shard-size", "SLUICE_SHARD_SIZE", SL_OPT_U32, &cfg->shard_size, "4194304",
+		  "default shard size of new namespaces, bytes" },
+		{ "replicas", "SLUICE_REPLICAS", SL_OPT_U32, &cfg->replicas, "3",
+		  "default replica count of new namespaces" },
+	};
+
+	rc = sl_config_load(opts, sizeof(opts) / sizeof(opts[0]), "meta", argc, argv,
+			    "usage: sluice-meta [--config FILE] [options]\n\n"
+			    "The Sluice metadata server: catalog, governance, capabilities.");
+	if (rc) {
+		free(m);
+		return rc == 1 ? 0 : 2;
+	}
+	level = sl_log_level_parse(cfg->log_level);
+	sl_log_init("sluice-meta", level < 0 ? SL_LOG_INFO : level);
+	if (cfg->shard_size < 4096 || cfg->shard_size > (16u << 20) || !cfg->replicas ||
+	    !cfg->down_after_ms || !cfg->heartbeat_ms) {
+		SL_ERR("bad configuration: shard-size 4096..16777216, replicas/heartbeat > 0");
+		free(m);
+		return 2;
+	}
+	pthread_mutex_init(&m->mutate_lock, NULL);
+	pthread_mutex_init(&m->replay_lock, NULL);
+	pthread_mutex_init(&m->servers_lock, NULL);
+	pthread_mutex_init(&m->audit_lock, NULL);
+	pthread_mutex_init(&m->conns_lock, NULL);
+	m->listen_fd = -1;
+	m->replay = calloc(SL_REPLAY_SLOTS, sizeof(*m->replay));
+	if (!m->replay) {
+		rc = -ENOMEM;
+		goto out;
+	}
+
+	rc = mkdir_p(cfg->data_dir);
+	if (rc) {
+		SL_ERR_RC(rc, "creating %s", cfg->data_dir);
+		goto out;
+	}
+	if (!cfg->cluster_key[0]) {
+		snprintf(cfg->cluster_key, sizeof(cfg->cluster_key), "%s/cluster.key", cfg->data_dir);
+		rc = sl_keyring_create_file(cfg->cluster_key);
+		if (rc && rc != -EEXIST) {
+			SL_ERR_RC(rc, "creating %s", cfg->cluster_key);
+			goto out;
+		}
+	}
+	rc = sl_keyring_load(&m->keys, cfg->cluster_key, 1);
+	if (rc) {
+		SL_ERR_RC(rc, "reading cluster key %s", cfg->cluster_key);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/catalog", cfg->data_dir);
+	rc = sl_catalog_open(path, &m->cat);
+	if (rc) {
+		SL_ERR_RC(rc, "opening catalog %s", path);
+		goto out;
+	}
+	rc = sl_audit_open(m);
+	rc = rc ? rc : sl_registry_load(m);
+	if (rc) {
+		SL_ERR_RC(rc, "loading catalog state");
+		goto out;
+	}
+
+	rc = sl_tcp_listen(cfg->listen, &m->port);
+	if (rc < 0) {
+		SL_ERR_RC(rc, "listening on %s", cfg->listen);
+		goto out;
+	}
+	m->listen_fd = rc;
+	/* With port 0 the credentials must name the port we really got. */
+	{
+		char host[256];
+		uint16_t port;
+
+		if (!sl_addr_parse(cfg->listen, host, sizeof(host), &port) && port == 0)
+			snprintf(cfg->listen, sizeof(cfg->listen), "%s:%u", host, m->port);
+	}
+	rc = sl_meta_bootstrap(m);
+	rc = rc ? rc : sl_tenant_id(m, SL_SYSTEM_TENANT, &m->system_tenant);
+	if (rc) {
+		SL_ERR_RC(rc, "bootstrap");
+		goto out;
+	}
+
+	signal_target = m;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	/* Tests and scripts wait for this line. */
+	SL_INFO("listening on %s", cfg->listen);
+	printf("sluice-meta ready on %s\n", cfg->listen);
+	fflush(stdout);
+	rc = sl_meta_serve(m);
+	SL_INFO("stopped");
+out:
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
+	sl_registry_free(m);
+	sl_catalog_close(m->cat);
+	free(m->replay);
+	free(m);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,143 @@
+/*
+ * sluice-meta's context: everything the metadata server holds, in one struct
+ * owned by main() and passed to every handler. No other mutable globals.
+ */
+#ifndef SL_META_H
+#define SL_META_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "crypto.h"
+#include "rpc.h"
+
+#define SL_META_MAX_SERVERS 256
+#define SL_META_MAX_CONNS 256
+#define SL_REPLAY_SLOTS (1u << 17)
+#define SL_SYSTEM_TENANT "system"
+
+struct sl_meta_config {
+	char listen[256];
+	char data_dir[256];
+	char cluster_key[256];
+	char log_level[32];
+	uint32_t heartbeat_ms;
+	uint32_t down_after_ms;
+	uint32_t cap_ttl_s;
+	uint32_t shard_size;
+	uint32_t replicas;
+};
+
+struct sl_replay_slot {
+	uint8_t nonce[16];
+	uint64_t expires_ms;
+};
+
+struct sl_server_entry {
+	Sluice__DataServer *rec; /* as registered; up/last_heartbeat kept below */
+	uint64_t last_heartbeat_ms;
+};
+
+/* Who sent a request, once its signature checked out. */
+struct sl_caller {
+	int is_server;
+	Sluice__Principal *p; /* NULL for data servers */
+};
+
+struct sl_meta {
+	struct sl_meta_config cfg;
+	struct sl_catalog *cat;
+	struct sl_keyring keys;
+	uint16_t port;
+	uint64_t system_tenant; /* id of the tenant cluster admins live in */
+	int listen_fd;
+	volatile int stopping;
+
+	/* Serializes catalog mutations that read before they write. */
+	pthread_mutex_t mutate_lock;
+
+	pthread_mutex_t replay_lock;
+	struct sl_replay_slot *replay;
+
+	pthread_mutex_t servers_lock;
+	struct sl_server_entry servers[SL_META_MAX_SERVERS];
+	int n_servers;
+
+	pthread_mutex_t audit_lock;
+	uint64_t audit_seq;
+	uint8_t audit_hash[32];
+
+	pthread_mutex_t conns_lock;
+	int conn_fds[SL_META_MAX_CONNS];
+	pthread_t conn_threads[SL_META_MAX_CONNS];
+	int n_conns_live;
+};
+
+/* A reply under construction: a handler fills either err+msg or body. */
+struct sl_reply {
+	int err;
+	char msg[256];
+	uint8_t *body;
+	size_t body_len;
+};
+
+/* Sets an error reply and returns err, for `return sl_fail(r, -ENOENT, "...")`. */
+int sl_fail(struct sl_reply *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Packs msg into the reply body; returns 0 or -ENOMEM. */
+int sl_reply_pack(struct sl_reply *r, const ProtobufCMessage *msg);
+
+/* lookup.c: catalog reads shared by handlers */
+int sl_is_cluster_admin(const struct sl_meta *m, const struct sl_caller *c);
+/* The tenant a request acts on: `name` if given and allowed, else the caller's. */
+int sl_target_tenant(struct sl_meta *m, const struct sl_caller *c, const char *name,
+		     uint64_t *tenant_id, struct sl_reply *r);
+int sl_tenant_id(struct sl_meta *m, const char *name, uint64_t *id);
+int sl_ns_get(struct sl_meta *m, uint64_t tenant, const char *name, Sluice__Namespace **ns);
+int sl_object_get(struct sl_meta *m, uint64_t tenant, const char *ns, const char *name,
+		  Sluice__Object **obj);
+int sl_shards_get(struct sl_meta *m, uint64_t object_id, uint32_t count, Sluice__Shard ***shards);
+void sl_shards_free(Sluice__Shard **shards, uint32_t count);
+
+/* Gathers scanned records (an sl_catalog_scan_fn), up to limit when set. */
+struct sl_collect {
+	void **items;
+	size_t n, cap;
+	const ProtobufCMessageDescriptor *desc;
+	size_t limit;
+	int truncated;
+};
+int sl_collect_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen);
+void sl_collect_free(struct sl_collect *c);
+
+/* server.c: accepts and serves connections until m->stopping. */
+int sl_meta_serve(struct sl_meta *m);
+
+/* auth.c */
+int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint8_t *buf,
+		   size_t len, struct sl_caller *caller, Sluice__Signed **env);
+int sl_meta_bootstrap(struct sl_meta *m);
+
+/* audit.c */
+int sl_audit_open(struct sl_meta *m);
+/* Appends rec (seq, time and prev_hash are filled in), synced. */
+int sl_audit_append(struct sl_meta *m, Sluice__AuditRecord *rec);
+
+/* registry.c */
+int sl_registry_load(struct sl_meta *m);
+void sl_registry_free(struct sl_meta *m);
+/* Ids of servers that heartbeat recently; returns the count. */
+size_t sl_registry_live(struct sl_meta *m, uint32_t *ids, size_t max);
+/* Copies of the named servers' records, with up and last_heartbeat filled in. */
+int sl_registry_describe(struct sl_meta *m, const uint32_t *ids, size_t n,
+			 Sluice__DataServer ***out, size_t *n_out);
+void sl_registry_free_list(Sluice__DataServer **list, size_t n);
+
+/* handlers: one per row of SL_META_RPCS, named sl_h_<lc>. */
+#define SL_META_HANDLER_DECL(name, lc, num, req_t, resp_t, req_lc, resp_lc)                        \
+	int sl_h_##lc(struct sl_meta *m, const struct sl_caller *c, const req_t *req,             \
+		       struct sl_reply *r);
+SL_META_RPCS(SL_META_HANDLER_DECL)
+#undef SL_META_HANDLER_DECL
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The sluice CLI: shared option state, output helpers and the command table.
+ */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sluice.h"
+
+#define SL_CLI_MAX_TAGS 64
+#define SL_CLI_MAX_LIST 16
+
+struct cli {
+	const char *meta;
+	const char *credentials;
+	const char *purpose;
+	const char *tenant;
+	const char *out;
+	const char *clearance;
+	int json;
+	int progress; /* -1 auto (a terminal), 0 off, 1 on */
+	uint32_t shard_size, replicas, limit;
+	uint64_t offset, length;
+	int have_range;
+	struct sluice_tag tags[SL_CLI_MAX_TAGS];
+	size_t n_tags;
+	const char *remove[SL_CLI_MAX_LIST];
+	size_t n_remove;
+	const char *roles[SL_CLI_MAX_LIST];
+	size_t n_roles;
+	const char *purposes[SL_CLI_MAX_LIST];
+	size_t n_purposes;
+	char **args; /* positionals after the command words */
+	int n_args;
+	sluice_session *s;
+};
+
+/* Prints "sluice: <message>" to stderr; returns 1 (the exit code for errors). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports a failed SDK call with the session's message. */
+int cli_fail(struct cli *c, int rc, const char *what);
+/* Opens the session (credentials, meta, purpose). */
+int cli_connect(struct cli *c);
+/* Splits "ns/name" (name may be empty when allow_empty). */
+int cli_split(const char *arg, char *ns, size_t ns_len, const char **name, int allow_empty);
+
+/* output.c */
+void json_str(FILE *f, const char *s);
+void json_tags(FILE *f, const struct sluice_tag *tags, size_t n);
+void human_size(uint64_t n, char *out, size_t len);
+void human_time(uint64_t ms, char *out, size_t len);
+
+struct progress {
+	int on;
+	const char *label;
+	uint64_t base;    /* bytes done before the current item */
+	uint64_t total;   /* bytes of every item */
+	uint64_t start_ms;
+	uint64_t last_ms;
+};
+void progress_init(struct progress *p, int on, uint64_t total);
+void progress_cb(void *arg, uint64_t done, uint64_t total);
+void progress_end(struct progress *p);
+
+/* Commands: each returns the process exit code. */
+int cmd_tenant(struct cli *c);
+int cmd_principal(struct cli *c);
+int cmd_ns(struct cli *c);
+int cmd_servers(struct cli *c);
+int cmd_whoami(struct cli *c);
+int cmd_put(struct cli *c);
+int cmd_get(struct cli *c);
+int cmd_ls(struct cli *c);
+int cmd_stat(struct cli *c);
+int cmd_tag(struct cli *c);
+
+#endif

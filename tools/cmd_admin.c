@@ -1,0 +1,248 @@
+/* sluice tenant | principal | ns | servers | whoami */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int print_names(struct cli *c, const char *field, char **names, size_t n)
+{
+	if (c->json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++) {
+			printf(i ? ",{\"%s\":" : "{\"%s\":", field);
+			json_str(stdout, names[i]);
+			printf("}");
+		}
+		printf("]\n");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+	}
+	sluice_strings_free(names, n);
+	return 0;
+}
+
+int cmd_tenant(struct cli *c)
+{
+	char **names;
+	size_t n;
+	uint64_t id;
+	int rc;
+
+	if (c->n_args == 2 && strcmp(c->args[0], "create") == 0) {
+		if (cli_connect(c))
+			return 1;
+		rc = sluice_tenant_create(c->s, c->args[1], &id);
+		if (rc)
+			return cli_fail(c, rc, "tenant create");
+		if (c->json)
+			printf("{\"tenant\":\"%s\",\"id\":%llu}\n", c->args[1], (unsigned long long)id);
+		else
+			printf("created tenant %s\n", c->args[1]);
+		return 0;
+	}
+	if (c->n_args == 1 && strcmp(c->args[0], "list") == 0) {
+		if (cli_connect(c))
+			return 1;
+		rc = sluice_tenant_list(c->s, &names, &n);
+		return rc ? cli_fail(c, rc, "tenant list") : print_names(c, "tenant", names, n);
+	}
+	return 2;
+}
+
+/* Writes a credentials file that `sluice -c FILE` and sluice_open_file() read. */
+static int write_credentials(const char *path, const char *meta, const char *tenant,
+			     const char *name, const char *key_id, const char *secret)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	fprintf(f, "# sluice credentials: tenant %s, principal %s\n[sluice]\nmeta = %s\n"
+		   "key_id = %s\nsecret = %s\n",
+		tenant, name, meta, key_id, secret);
+	return fclose(f) ? -EIO : 0;
+}
+
+/* The metadata address a new credentials file should name. */
+static int meta_address(struct cli *c, char *out, size_t len)
+{
+	FILE *f;
+	char line[512];
+
+	if (c->meta) {
+		snprintf(out, len, "%s", c->meta);
+		return 0;
+	}
+	f = fopen(c->credentials, "r");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = line;
+
+		if (strncmp(line, "meta", 4) != 0 || !(v = strchr(line, '=')))
+			continue;
+		v++;
+		v += strspn(v, " \t");
+		v[strcspn(v, " \t\r\n")] = '\0';
+		snprintf(out, len, "%s", v);
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+int cmd_principal(struct cli *c)
+{
+	struct sluice_principal_spec spec = { 0 };
+	char key_id[24], secret[65], meta[256];
+	int rc;
+
+	if (c->n_args != 2 || strcmp(c->args[0], "create") != 0)
+		return 2;
+	if (cli_connect(c))
+		return 1;
+	spec.tenant = c->tenant;
+	spec.name = c->args[1];
+	spec.roles = c->roles;
+	spec.n_roles = c->n_roles;
+	spec.purposes = c->purposes;
+	spec.n_purposes = c->n_purposes;
+	spec.clearance = c->clearance;
+	if (!c->n_roles)
+		return cli_error("give at least one --role (admin, writer, reader)") + 1;
+	rc = sluice_principal_create(c->s, &spec, key_id, secret);
+	if (rc)
+		return cli_fail(c, rc, "principal create");
+	if (c->out) {
+		if (meta_address(c, meta, sizeof(meta)))
+			return cli_error("cannot tell the metadata address: give --meta");
+		rc = write_credentials(c->out, meta, c->tenant ? c->tenant : "(own)", c->args[1],
+				       key_id, secret);
+		memset(secret, 0, sizeof(secret));
+		if (rc)
+			return cli_error("cannot write %s: %s", c->out, strerror(-rc));
+		if (c->json)
+			printf("{\"principal\":\"%s\",\"key_id\":\"%s\",\"credentials\":\"%s\"}\n",
+			       c->args[1], key_id, c->out);
+		else
+			printf("created principal %s (key %s); credentials in %s\n", c->args[1],
+			       key_id, c->out);
+		return 0;
+	}
+	if (c->json)
+		printf("{\"principal\":\"%s\",\"key_id\":\"%s\",\"secret\":\"%s\"}\n", c->args[1],
+		       key_id, secret);
+	else
+		printf("created principal %s\nkey_id = %s\nsecret = %s\n"
+		       "(the secret is shown once; keep it safe)\n",
+		       c->args[1], key_id, secret);
+	memset(secret, 0, sizeof(secret));
+	return 0;
+}
+
+int cmd_ns(struct cli *c)
+{
+	char **names;
+	size_t n;
+	int rc;
+
+	if (c->n_args == 2 && strcmp(c->args[0], "create") == 0) {
+		struct sluice_ns_spec spec = { c->tenant, c->args[1], c->shard_size, c->replicas,
+					       c->tags, c->n_tags };
+
+		if (cli_connect(c))
+			return 1;
+		rc = sluice_ns_create(c->s, &spec);
+		if (rc)
+			return cli_fail(c, rc, "ns create");
+		if (c->json)
+			printf("{\"namespace\":\"%s\"}\n", c->args[1]);
+		else
+			printf("created namespace %s\n", c->args[1]);
+		return 0;
+	}
+	if (c->n_args == 1 && strcmp(c->args[0], "list") == 0) {
+		if (cli_connect(c))
+			return 1;
+		rc = sluice_ns_list(c->s, c->tenant, &names, &n);
+		return rc ? cli_fail(c, rc, "ns list") : print_names(c, "namespace", names, n);
+	}
+	return 2;
+}
+
+int cmd_servers(struct cli *c)
+{
+	struct sluice_server_info *list;
+	size_t n;
+	char when[32];
+	int rc;
+
+	if (c->n_args)
+		return 2;
+	if (cli_connect(c))
+		return 1;
+	rc = sluice_servers(c->s, &list, &n);
+	if (rc)
+		return cli_fail(c, rc, "servers");
+	if (c->json)
+		printf("[");
+	else
+		printf("%-10s %-6s %-16s %s\n", "ID", "STATE", "LABEL", "LAST HEARTBEAT");
+	for (size_t i = 0; i < n; i++) {
+		human_time(list[i].last_heartbeat_ms, when, sizeof(when));
+		if (c->json) {
+			printf("%s{\"id\":%u,\"up\":%s,\"label\":", i ? "," : "", list[i].id,
+			       list[i].up ? "true" : "false");
+			json_str(stdout, list[i].label);
+			printf(",\"provider\":");
+			json_str(stdout, list[i].provider);
+			printf(",\"last_heartbeat_ms\":%llu}",
+			       (unsigned long long)list[i].last_heartbeat_ms);
+		} else {
+			printf("%-10u %-6s %-16s %s\n", list[i].id, list[i].up ? "up" : "down",
+			       list[i].label, list[i].last_heartbeat_ms ? when : "never");
+		}
+	}
+	if (c->json)
+		printf("]\n");
+	sluice_servers_free(list, n);
+	return 0;
+}
+
+int cmd_whoami(struct cli *c)
+{
+	char *tenant, *principal;
+	int rc;
+
+	if (c->n_args)
+		return 2;
+	if (cli_connect(c))
+		return 1;
+	rc = sluice_whoami(c->s, &tenant, &principal);
+	if (rc)
+		return cli_fail(c, rc, "whoami");
+	if (c->json) {
+		printf("{\"tenant\":");
+		json_str(stdout, tenant);
+		printf(",\"principal\":");
+		json_str(stdout, principal);
+		printf("}\n");
+	} else {
+		printf("principal %s of tenant %s\n", principal, tenant);
+	}
+	free(tenant);
+	free(principal);
+	return 0;
+}

@@ -1,0 +1,400 @@
+/* sluice put | get | ls | stat | tag */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct item {
+	char *path;
+	char *name;
+	uint64_t size;
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	uint64_t bytes;
+};
+
+static int items_add(struct items *it, const char *path, const char *name, uint64_t size)
+{
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 64;
+		struct item *v = realloc(it->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		it->v = v;
+		it->cap = cap;
+	}
+	it->v[it->n].path = strdup(path);
+	it->v[it->n].name = strdup(name);
+	if (!it->v[it->n].path || !it->v[it->n].name)
+		return -ENOMEM;
+	it->v[it->n++].size = size;
+	it->bytes += size;
+	return 0;
+}
+
+static void items_free(struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		free(it->v[i].path);
+		free(it->v[i].name);
+	}
+	free(it->v);
+}
+
+/* Collects regular files under dir; names are prefix + relative path. */
+static int walk(struct items *it, const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return -errno;
+	while (!rc && (e = readdir(d))) {
+		char path[4096], name[4096];
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "", e->d_name);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = walk(it, path, name);
+		else if (S_ISREG(st.st_mode))
+			rc = items_add(it, path, name, (uint64_t)st.st_size);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cmd_put(struct cli *c)
+{
+	struct items it = { 0 };
+	struct progress pg;
+	struct stat st;
+	char ns[128], rate[32], total[32];
+	const char *name;
+	uint64_t t0;
+	size_t ok = 0;
+	int rc = 0, failed = 0;
+
+	if (c->n_args != 2)
+		return 2;
+	if (cli_split(c->args[1], ns, sizeof(ns), &name, 1))
+		return cli_error("bad destination '%s': use NAMESPACE/NAME", c->args[1]);
+	if (stat(c->args[0], &st) < 0)
+		return cli_error("cannot read %s: %s", c->args[0], strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		char prefix[4096];
+
+		snprintf(prefix, sizeof(prefix), "%s", name);
+		prefix[strcspn(prefix, "\0")] = '\0';
+		while (prefix[0] && prefix[strlen(prefix) - 1] == '/')
+			prefix[strlen(prefix) - 1] = '\0';
+		rc = walk(&it, c->args[0], prefix);
+		if (rc)
+			return cli_error("cannot walk %s: %s", c->args[0], strerror(-rc));
+		qsort(it.v, it.n, sizeof(*it.v), by_name);
+	} else if (S_ISREG(st.st_mode)) {
+		char base[4096], full[8192];
+
+		snprintf(base, sizeof(base), "%s", c->args[0]);
+		if (!name[0] || name[strlen(name) - 1] == '/')
+			snprintf(full, sizeof(full), "%s%s", name, basename(base));
+		else
+			snprintf(full, sizeof(full), "%s", name);
+		rc = items_add(&it, c->args[0], full, (uint64_t)st.st_size);
+	} else {
+		return cli_error("%s is neither a file nor a folder", c->args[0]);
+	}
+	if (rc || cli_connect(c)) {
+		items_free(&it);
+		return 1;
+	}
+	progress_init(&pg, c->json ? 0 : c->progress, it.bytes);
+	t0 = mono_ms();
+	if (c->json)
+		printf("[");
+	for (size_t i = 0; i < it.n; i++) {
+		int fd = open(it.v[i].path, O_RDONLY | O_CLOEXEC);
+
+		pg.label = it.v[i].name;
+		if (fd < 0) {
+			rc = -errno;
+			cli_error("%s: %s", it.v[i].path, strerror(errno));
+		} else {
+			rc = sluice_put_fd(c->s, ns, it.v[i].name, fd, it.v[i].size, c->tags,
+					   c->n_tags, progress_cb, &pg);
+			close(fd);
+			if (rc) {
+				if (pg.on)
+					fputc('\n', stderr);
+				cli_error("put %s/%s: %s", ns, it.v[i].name, sluice_last_error(c->s));
+			}
+		}
+		pg.base += it.v[i].size;
+		failed += rc != 0;
+		ok += rc == 0;
+		if (c->json) {
+			printf("%s{\"object\":", i ? "," : "");
+			json_str(stdout, ns);
+			printf(",\"name\":");
+			json_str(stdout, it.v[i].name);
+			printf(",\"size\":%llu,\"ok\":%s}", (unsigned long long)it.v[i].size,
+			       rc ? "false" : "true");
+		}
+	}
+	progress_end(&pg);
+	if (c->json) {
+		printf("]\n");
+	} else {
+		uint64_t el = mono_ms() - t0;
+
+		human_size(it.bytes, total, sizeof(total));
+		human_size(el ? it.bytes * 1000 / el : it.bytes, rate, sizeof(rate));
+		printf("ingested %zu object%s (%s) into %s in %.2f s (%s/s)%s\n", ok,
+		       ok == 1 ? "" : "s", total, ns, (double)el / 1000.0, rate,
+		       failed ? ", some failed" : "");
+	}
+	items_free(&it);
+	return failed ? 1 : 0;
+}
+
+int cmd_get(struct cli *c)
+{
+	char ns[128];
+	const char *name;
+	int fd = STDOUT_FILENO, rc;
+
+	if (c->n_args != 1)
+		return 2;
+	if (cli_split(c->args[0], ns, sizeof(ns), &name, 0))
+		return cli_error("bad object '%s': use NAMESPACE/NAME", c->args[0]);
+	if (cli_connect(c))
+		return 1;
+	if (c->out) {
+		fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return cli_error("cannot write %s: %s", c->out, strerror(errno));
+	}
+	if (c->have_range) {
+		size_t len = c->have_range & 2 ? (size_t)c->length : (size_t)1 << 30, got = 0;
+		void *buf = malloc(len ? len : 1);
+
+		rc = buf ? sluice_read(c->s, ns, name, c->offset, buf, len, &got) : -ENOMEM;
+		if (!rc && write(fd, buf, got) != (ssize_t)got)
+			rc = -EIO;
+		free(buf);
+	} else {
+		struct progress pg;
+
+		progress_init(&pg, c->out ? c->progress : 0, 0);
+		pg.label = name;
+		rc = sluice_get_fd(c->s, ns, name, fd, progress_cb, &pg);
+		if (!rc && pg.on) {
+			/* Total is known only once the object is open: draw the end state. */
+			pg.total = pg.base;
+		}
+	}
+	if (c->out && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (rc) {
+		if (c->out)
+			unlink(c->out); /* never leave half a file behind */
+		return cli_fail(c, rc, "get");
+	}
+	return 0;
+}
+
+static const char *tag_value(const struct sluice_object *o, const char *key)
+{
+	for (size_t i = 0; i < o->n_tags; i++)
+		if (strcmp(o->tags[i].key, key) == 0)
+			return o->tags[i].value;
+	return "-";
+}
+
+int cmd_ls(struct cli *c)
+{
+	struct sluice_object **list;
+	char ns[128], size[32], after[2048] = "";
+	const char *prefix;
+	size_t n, shown = 0;
+	int rc, truncated = 0;
+
+	if (c->n_args != 1)
+		return 2;
+	if (cli_split(c->args[0], ns, sizeof(ns), &prefix, 1))
+		return cli_error("bad namespace '%s'", c->args[0]);
+	if (cli_connect(c))
+		return 1;
+	if (c->json)
+		printf("[");
+	do {
+		uint32_t want = c->limit ? c->limit - (uint32_t)shown : 0;
+
+		rc = sluice_list(c->s, ns, prefix, after[0] ? after : NULL, want, &list, &n,
+				 &truncated);
+		if (rc) {
+			if (c->json)
+				printf("]\n");
+			return cli_fail(c, rc, "ls");
+		}
+		for (size_t i = 0; i < n; i++, shown++) {
+			struct sluice_object *o = list[i];
+
+			if (c->json) {
+				printf("%s{\"name\":", shown ? "," : "");
+				json_str(stdout, o->name);
+				printf(",\"size\":%llu,\"sha256\":\"%s\",\"created_ms\":%llu,\"tags\":",
+				       (unsigned long long)o->size, o->sha256,
+				       (unsigned long long)o->created_ms);
+				json_tags(stdout, o->tags, o->n_tags);
+				printf("}");
+			} else {
+				human_size(o->size, size, sizeof(size));
+				printf("%10s  %-13s  %s\n", size, tag_value(o, "classification"),
+				       o->name);
+			}
+		}
+		if (n)
+			snprintf(after, sizeof(after), "%s", list[n - 1]->name);
+		sluice_list_free(list, n);
+	} while (truncated && n && (!c->limit || shown < c->limit));
+	if (c->json)
+		printf("]\n");
+	return 0;
+}
+
+int cmd_stat(struct cli *c)
+{
+	struct sluice_object *o;
+	char ns[128], size[32], when[32];
+	const char *name;
+	int rc;
+
+	if (c->n_args != 1)
+		return 2;
+	if (cli_split(c->args[0], ns, sizeof(ns), &name, 0))
+		return cli_error("bad object '%s': use NAMESPACE/NAME", c->args[0]);
+	if (cli_connect(c))
+		return 1;
+	rc = sluice_stat(c->s, ns, name, &o);
+	if (rc)
+		return cli_fail(c, rc, "stat");
+	human_time(o->created_ms, when, sizeof(when));
+	if (c->json) {
+		printf("{\"namespace\":");
+		json_str(stdout, o->ns);
+		printf(",\"name\":");
+		json_str(stdout, o->name);
+		printf(",\"id\":%llu,\"size\":%llu,\"sha256\":\"%s\",\"created\":\"%s\","
+		       "\"shard_size\":%u,\"tags\":",
+		       (unsigned long long)o->id, (unsigned long long)o->size, o->sha256, when,
+		       o->shard_size);
+		json_tags(stdout, o->tags, o->n_tags);
+		printf(",\"shards\":[");
+		for (uint32_t i = 0; i < o->shard_count; i++) {
+			printf("%s{\"index\":%u,\"length\":%u,\"crc32c\":\"%08x\",\"servers\":[",
+			       i ? "," : "", o->shards[i].index, o->shards[i].length,
+			       o->shards[i].crc32c);
+			for (size_t j = 0; j < o->shards[i].n_servers; j++)
+				printf("%s%u", j ? "," : "", o->shards[i].servers[j]);
+			printf("]}");
+		}
+		printf("],\"servers\":[");
+		for (size_t i = 0; i < o->n_servers; i++) {
+			printf("%s{\"id\":%u,\"up\":%s,\"label\":", i ? "," : "", o->servers[i].id,
+			       o->servers[i].up ? "true" : "false");
+			json_str(stdout, o->servers[i].label);
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		human_size(o->size, size, sizeof(size));
+		printf("object   %s/%s\nid       %llu\nsize     %llu bytes (%s)\nsha256   %s\n"
+		       "created  %s\nshards   %u x %u bytes\ntags    ",
+		       o->ns, o->name, (unsigned long long)o->id, (unsigned long long)o->size, size,
+		       o->sha256, when, o->shard_count, o->shard_size);
+		for (size_t i = 0; i < o->n_tags; i++)
+			printf(" %s=%s", o->tags[i].key, o->tags[i].value);
+		printf("\n");
+		for (uint32_t i = 0; i < o->shard_count; i++) {
+			printf("shard %-4u %10u bytes  crc32c %08x  on", o->shards[i].index,
+			       o->shards[i].length, o->shards[i].crc32c);
+			for (size_t j = 0; j < o->shards[i].n_servers; j++) {
+				uint32_t id = o->shards[i].servers[j];
+				const char *state = "?";
+
+				for (size_t k = 0; k < o->n_servers; k++)
+					if (o->servers[k].id == id)
+						state = o->servers[k].up ? "up" : "down";
+				printf(" %u(%s)", id, state);
+			}
+			printf("\n");
+		}
+	}
+	sluice_object_free(o);
+	return 0;
+}
+
+int cmd_tag(struct cli *c)
+{
+	char ns[128];
+	const char *name;
+	int rc;
+
+	if (c->n_args < 1)
+		return 2;
+	if (cli_split(c->args[0], ns, sizeof(ns), &name, 0))
+		return cli_error("bad object '%s': use NAMESPACE/NAME", c->args[0]);
+	for (int i = 1; i < c->n_args; i++) {
+		char *eq = strchr(c->args[i], '=');
+
+		if (!eq || eq == c->args[i] || !eq[1])
+			return cli_error("malformed tag '%s': use KEY=VALUE", c->args[i]) + 1;
+		if (c->n_tags == SL_CLI_MAX_TAGS)
+			return cli_error("too many tags");
+		*eq = '\0';
+		c->tags[c->n_tags++] = (struct sluice_tag){ c->args[i], eq + 1 };
+	}
+	if (!c->n_tags && !c->n_remove)
+		return 2;
+	if (cli_connect(c))
+		return 1;
+	rc = sluice_set_tags(c->s, ns, name, c->tags, c->n_tags, c->remove, c->n_remove);
+	if (rc)
+		return cli_fail(c, rc, "tag");
+	if (!c->json)
+		printf("tags of %s/%s updated\n", ns, name);
+	else
+		printf("{\"ok\":true}\n");
+	return 0;
+}

@@ -1,0 +1,275 @@
+/*
+ * sluice: the command-line tool for tenants, principals, namespaces, ingest,
+ * listing, reading and tagging. Options may come before or after the command
+ * words; every command has --help.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *c);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "tenant", cmd_tenant,
+	  "sluice tenant create NAME\n"
+	  "sluice tenant list\n\n"
+	  "Create or list tenants (needs a cluster admin: the system tenant's admin)." },
+	{ "principal", cmd_principal,
+	  "sluice principal create NAME [--tenant T] [--role R]... [--purpose P]...\n"
+	  "                             [--clearance C] [--out FILE]\n\n"
+	  "Create a user or service and its key. Roles: admin, writer, reader.\n"
+	  "Purposes are what its reads may declare (inference, training, ...).\n"
+	  "Clearance is the highest classification it may read: public, internal,\n"
+	  "confidential, restricted (default internal). --out writes a credentials\n"
+	  "file (mode 0600) instead of printing the secret." },
+	{ "ns", cmd_ns,
+	  "sluice ns create NAME [--tenant T] [--shard-size BYTES] [--replicas N] [--tag K=V]...\n"
+	  "sluice ns list [--tenant T]\n\n"
+	  "Create or list namespaces. Tags given here are the defaults of every object\n"
+	  "in the namespace; classification defaults to internal." },
+	{ "put", cmd_put,
+	  "sluice put SOURCE NS[/NAME] [--tag K=V]... [--progress | --no-progress]\n\n"
+	  "Ingest a file as NS/NAME, or a folder recursively as NS/NAME/<relative path>.\n"
+	  "An object becomes visible only once every replica of every shard is on disk." },
+	{ "get", cmd_get,
+	  "sluice get NS/NAME [-o FILE] [--offset N] [--length N] [--purpose P]\n\n"
+	  "Read an object (to stdout without -o). The read is granted for the declared\n"
+	  "purpose and checked against the object's tags; the SHA-256 is verified." },
+	{ "ls", cmd_ls,
+	  "sluice ls NS[/PREFIX] [--limit N] [--json]\n\n"
+	  "List objects whose names start with PREFIX." },
+	{ "stat", cmd_stat,
+	  "sluice stat NS/NAME [--json]\n\n"
+	  "Size, checksum, tags, shards and the data servers holding them." },
+	{ "tag", cmd_tag,
+	  "sluice tag NS/NAME K=V... [--remove KEY]...\n\n"
+	  "Set or remove tags. Lowering classification needs the admin role." },
+	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
+	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sluice [options] COMMAND [arguments]\n\n"
+		"Commands:\n"
+		"  tenant create|list      manage tenants (cluster admin)\n"
+		"  principal create        create a user or service and its key\n"
+		"  ns create|list          manage namespaces\n"
+		"  put SOURCE NS[/NAME]    ingest a file or a folder, with --tag K=V\n"
+		"  get NS/NAME             read an object to stdout or -o FILE\n"
+		"  ls NS[/PREFIX]          list objects\n"
+		"  stat NS/NAME            show an object, its tags and its shards\n"
+		"  tag NS/NAME K=V...      change tags\n"
+		"  servers                 list data servers\n"
+		"  whoami                  show who the credentials are\n\n"
+		"Options:\n"
+		"  -c, --credentials FILE  credentials file ($SLUICE_CREDENTIALS)\n"
+		"  -m, --meta HOST:PORT    metadata server ($SLUICE_META; default: from the file)\n"
+		"  -p, --purpose P         purpose declared for reads ($SLUICE_PURPOSE; default inference)\n"
+		"      --json              machine-readable output\n"
+		"  -h, --help              help; 'sluice COMMAND --help' for a command\n");
+}
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sluice: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_fail(struct cli *c, int rc, const char *what)
+{
+	const char *msg = c->s ? sluice_last_error(c->s) : "";
+
+	return cli_error("%s: %s", what, msg && msg[0] ? msg : strerror(-rc));
+}
+
+int cli_connect(struct cli *c)
+{
+	int rc;
+
+	if (!c->credentials)
+		return cli_error("no credentials: give --credentials FILE or set SLUICE_CREDENTIALS");
+	rc = sluice_open_file(c->credentials, c->meta, c->purpose, &c->s);
+	if (rc == -ENOENT)
+		return cli_error("cannot read credentials file %s", c->credentials);
+	if (rc)
+		return cli_error("bad credentials file %s (needs [sluice] meta, key_id, secret)",
+				 c->credentials);
+	return 0;
+}
+
+int cli_split(const char *arg, char *ns, size_t ns_len, const char **name, int allow_empty)
+{
+	const char *slash = strchr(arg, '/');
+	size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+
+	if (n == 0 || n >= ns_len)
+		return -EINVAL;
+	memcpy(ns, arg, n);
+	ns[n] = '\0';
+	*name = slash ? slash + 1 : "";
+	if (!allow_empty && !**name)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || end == s || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_tag(struct cli *c, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || !eq[1])
+		return cli_error("malformed tag '%s': use KEY=VALUE", arg) + 1;
+	if (c->n_tags == SL_CLI_MAX_TAGS)
+		return cli_error("too many tags") + 1;
+	*eq = '\0';
+	c->tags[c->n_tags++] = (struct sluice_tag){ arg, eq + 1 };
+	return 0;
+}
+
+static int add_list(const char **list, size_t *n, const char *v)
+{
+	if (*n == SL_CLI_MAX_LIST)
+		return cli_error("too many values") + 1;
+	list[(*n)++] = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
+	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS };
+	static const struct option opts[] = {
+		{ "credentials", required_argument, 0, 'c' },
+		{ "meta", required_argument, 0, 'm' },
+		{ "purpose", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' },
+		{ "json", no_argument, 0, O_JSON },
+		{ "tenant", required_argument, 0, O_TENANT },
+		{ "role", required_argument, 0, O_ROLE },
+		{ "allow-purpose", required_argument, 0, O_PURPOSES },
+		{ "clearance", required_argument, 0, O_CLEARANCE },
+		{ "shard-size", required_argument, 0, O_SHARD },
+		{ "replicas", required_argument, 0, O_REPL },
+		{ "tag", required_argument, 0, O_TAG },
+		{ "remove", required_argument, 0, O_REMOVE },
+		{ "limit", required_argument, 0, O_LIMIT },
+		{ "offset", required_argument, 0, O_OFFSET },
+		{ "length", required_argument, 0, O_LENGTH },
+		{ "out", required_argument, 0, 'o' },
+		{ "progress", no_argument, 0, O_PROGRESS },
+		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ 0, 0, 0, 0 },
+	};
+	struct cli c = { 0 };
+	const struct command *cmd = NULL;
+	int help = 0, opt, rc, purpose_given = 0;
+	uint64_t v;
+
+	c.credentials = getenv("SLUICE_CREDENTIALS");
+	c.meta = getenv("SLUICE_META");
+	c.purpose = getenv("SLUICE_PURPOSE") ? getenv("SLUICE_PURPOSE") : "inference";
+	c.progress = -1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+c:m:p:o:h", opts, NULL)) != -1 || optind < argc) {
+		if (opt == -1) {
+			/* A positional: keep it and go on parsing after it. */
+			argv[c.n_args++] = argv[optind++];
+			continue;
+		}
+		rc = 0;
+		switch (opt) {
+		case 'c': c.credentials = optarg; break;
+		case 'm': c.meta = optarg; break;
+		case 'p':
+			/* For 'principal create' --purpose lists allowed purposes. */
+			purpose_given = 1;
+			c.purpose = optarg;
+			rc = add_list(c.purposes, &c.n_purposes, optarg);
+			break;
+		case 'o': c.out = optarg; break;
+		case 'h': help = 1; break;
+		case O_JSON: c.json = 1; break;
+		case O_TENANT: c.tenant = optarg; break;
+		case O_ROLE: rc = add_list(c.roles, &c.n_roles, optarg); break;
+		case O_PURPOSES: rc = add_list(c.purposes, &c.n_purposes, optarg); break;
+		case O_CLEARANCE: c.clearance = optarg; break;
+		case O_TAG: rc = parse_tag(&c, optarg); break;
+		case O_REMOVE: rc = add_list(c.remove, &c.n_remove, optarg); break;
+		case O_PROGRESS: c.progress = 1; break;
+		case O_NOPROGRESS: c.progress = 0; break;
+		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH:
+			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
+						       opt == O_LIMIT) && v > UINT32_MAX)) {
+				cli_error("bad number '%s'", optarg);
+				return 2;
+			}
+			if (opt == O_SHARD) c.shard_size = (uint32_t)v;
+			if (opt == O_REPL) c.replicas = (uint32_t)v;
+			if (opt == O_LIMIT) c.limit = (uint32_t)v;
+			if (opt == O_OFFSET) { c.offset = v; c.have_range = 1; }
+			if (opt == O_LENGTH) { c.length = v; c.have_range |= 2; }
+			break;
+		default:
+			cli_error("unknown option '%s' (see sluice --help)", argv[optind - 1]);
+			return 2;
+		}
+		if (rc)
+			return 2;
+	}
+	(void)purpose_given;
+	c.args = argv;
+	if (c.n_args == 0) {
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, c.args[0]) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		cli_error("unknown command '%s' (see sluice --help)", c.args[0]);
+		return 2;
+	}
+	if (help) {
+		printf("usage: %s\n", cmd->usage);
+		return 0;
+	}
+	c.args++;
+	c.n_args--;
+	rc = cmd->fn(&c);
+	if (rc == 2)
+		fprintf(stderr, "usage: %s\n", cmd->usage);
+	if (c.s)
+		sluice_close(c.s);
+	return rc;
+}
