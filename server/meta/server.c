@@ -5,6 +5,8 @@
  * sends a malformed frame is closed; an idle one is closed after a while.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +164,7 @@ int sl_meta_serve(struct sl_meta *m)
 		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		pthread_mutex_lock(&m->conns_lock);
 		slot = find_slot(m);
 		a = slot >= 0 ? malloc(sizeof(*a)) : NULL;
