@@ -186,6 +186,7 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 		goto out;
 	}
 
+	rc = 0;
 	pthread_mutex_lock(&m->mutate_lock);
 	o.id = sl_batch_alloc_id(b, m->cat);
 	for (uint64_t i = 0; i < count; i++) {

@@ -1,0 +1,326 @@
+/* The integration-test cluster harness; see cluster.h. */
+#include "cluster.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *bin(const char *env)
+{
+	const char *p = getenv(env);
+
+	cr_assert(p, "%s is not set: run the tests with meson test", env);
+	return p;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int file_has(const char *path, const char *needle, char *line, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char buf[1024];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(buf, sizeof(buf), f))
+		if (strstr(buf, needle)) {
+			found = 1;
+			if (line)
+				snprintf(line, len, "%s", buf);
+		}
+	fclose(f);
+	return found;
+}
+
+void tc_meta_start(struct tcluster *c)
+{
+	char out[300], err[300], data_dir[300], line[256];
+	char listen[80];
+	char *argv[] = { (char *)bin("SLUICE_META_BIN"), (char *)"--listen", listen,
+			 (char *)"--data-dir", data_dir, (char *)"--down-after-ms", (char *)"1500",
+			 (char *)"--heartbeat-ms", (char *)"200", (char *)"--log-level",
+			 (char *)"info", NULL };
+
+	/* A restart keeps the address the data servers and credentials know. */
+	snprintf(listen, sizeof(listen), "%s", c->meta_addr[0] ? c->meta_addr : "127.0.0.1:0");
+	snprintf(data_dir, sizeof(data_dir), "%s/meta", c->dir);
+	snprintf(out, sizeof(out), "%s/meta.out", c->dir);
+	snprintf(err, sizeof(err), "%s/meta.log", c->dir);
+	unlink(out);
+	c->meta_pid = spawn(argv, out, err);
+	for (int i = 0; i < 200; i++) {
+		if (file_has(out, "ready on ", line, sizeof(line))) {
+			char *addr = strstr(line, "ready on ") + 9;
+
+			addr[strcspn(addr, "\r\n")] = '\0';
+			snprintf(c->meta_addr, sizeof(c->meta_addr), "%s", addr);
+			snprintf(c->admin_cred, sizeof(c->admin_cred), "%s/meta/admin.credentials",
+				 c->dir);
+			snprintf(c->cluster_key, sizeof(c->cluster_key), "%s/meta/cluster.key",
+				 c->dir);
+			return;
+		}
+		cr_assert(waitpid(c->meta_pid, NULL, WNOHANG) == 0, "sluice-meta exited early");
+		sleep_ms(50);
+	}
+	cr_assert_fail("sluice-meta did not become ready");
+}
+
+void tc_data_start(struct tcluster *c, int i)
+{
+	char out[300], err[300], dir[300], id[16];
+	char *argv[] = { (char *)bin("SLUICE_DATA_BIN"), (char *)"--id", id, (char *)"--meta",
+			 c->meta_addr, (char *)"--data-dir", dir, (char *)"--cluster-key",
+			 c->cluster_key, (char *)"--slots", (char *)"4", NULL };
+
+	snprintf(id, sizeof(id), "%d", i + 1);
+	snprintf(dir, sizeof(dir), "%s/data%d", c->dir, i + 1);
+	snprintf(out, sizeof(out), "%s/data%d.out", c->dir, i + 1);
+	snprintf(err, sizeof(err), "%s/data%d.log", c->dir, i + 1);
+	c->data_pid[i] = spawn(argv, out, err);
+}
+
+sluice_session *tc_admin(struct tcluster *c)
+{
+	sluice_session *s = NULL;
+	int rc = sluice_open_file(c->admin_cred, c->meta_addr, "admin", &s);
+
+	cr_assert_eq(rc, 0, "admin session: %s", strerror(-rc));
+	return s;
+}
+
+void tc_wait_servers_up(struct tcluster *c, int up)
+{
+	sluice_session *s = tc_admin(c);
+	int seen = -1;
+
+	for (int tries = 0; tries < 200; tries++) {
+		struct sluice_server_info *list;
+		size_t n;
+
+		if (sluice_servers(s, &list, &n) == 0) {
+			seen = 0;
+			for (size_t i = 0; i < n; i++)
+				seen += list[i].up;
+			sluice_servers_free(list, n);
+			if (seen == up)
+				break;
+		}
+		sleep_ms(50);
+	}
+	sluice_close(s);
+	cr_assert_eq(seen, up, "expected %d data servers up, saw %d", up, seen);
+}
+
+static int uring_works(void)
+{
+	struct io_uring ring;
+
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		return 0;
+	io_uring_queue_exit(&ring);
+	return 1;
+}
+
+void tc_start(struct tcluster *c, int n_data)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	memset(c, 0, sizeof(*c));
+	if (!uring_works())
+		cr_skip_test("io_uring is not available on this machine");
+	snprintf(c->dir, sizeof(c->dir), "%s/sluice-test-XXXXXX", tmp ? tmp : "/tmp");
+	cr_assert(mkdtemp(c->dir));
+	c->n_data = n_data;
+	tc_meta_start(c);
+	for (int i = 0; i < n_data; i++)
+		tc_data_start(c, i);
+	tc_wait_servers_up(c, n_data);
+}
+
+/* Reaps pid after SIGTERM (SIGKILL after 10 s); returns its wait status. */
+static int stop_pid(pid_t pid, int sig)
+{
+	int status = 0;
+
+	kill(pid, sig);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		sleep_ms(50);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void check_log(const char *dir, const char *name)
+{
+	static const char *const bad[] = { "AddressSanitizer", "LeakSanitizer", "runtime error:",
+					   NULL };
+	char path[400], line[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	for (int i = 0; bad[i]; i++)
+		cr_expect(!file_has(path, bad[i], line, sizeof(line)), "%s: %s", name, line);
+}
+
+void tc_meta_kill(struct tcluster *c, int sig)
+{
+	int status = stop_pid(c->meta_pid, sig);
+
+	if (sig == SIGTERM)
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "sluice-meta did not exit cleanly (status %d)", status);
+	c->meta_pid = 0;
+}
+
+void tc_data_kill(struct tcluster *c, int i, int sig)
+{
+	int status = stop_pid(c->data_pid[i], sig);
+
+	if (sig == SIGTERM)
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "sluice-data %d did not exit cleanly (status %d)", i + 1, status);
+	c->data_pid[i] = 0;
+}
+
+void tc_stop(struct tcluster *c)
+{
+	char name[32], cmd[400];
+
+	if (!c->dir[0])
+		return;
+	for (int i = 0; i < c->n_data; i++)
+		if (c->data_pid[i])
+			tc_data_kill(c, i, SIGTERM);
+	if (c->meta_pid)
+		tc_meta_kill(c, SIGTERM);
+	check_log(c->dir, "meta.log");
+	for (int i = 0; i < c->n_data; i++) {
+		snprintf(name, sizeof(name), "data%d.log", i + 1);
+		check_log(c->dir, name);
+	}
+	if (!getenv("SLUICE_TEST_KEEP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+		cr_expect(system(cmd) == 0);
+	}
+	c->dir[0] = '\0';
+}
+
+sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char *name,
+			     const char *clearance, char *cred_out, size_t cred_len)
+{
+	static const char *const roles[] = { "admin", "writer", "reader" };
+	static const char *const purposes[] = { "inference", "training" };
+	struct sluice_principal_spec spec = { tenant, name, roles, 3, purposes, 2, clearance };
+	sluice_session *admin = tc_admin(c), *s = NULL;
+	char key_id[24], secret[65], path[400];
+	FILE *f;
+	int rc;
+
+	rc = sluice_tenant_create(admin, tenant, NULL);
+	cr_assert(rc == 0 || rc == -EEXIST, "tenant create: %s", sluice_last_error(admin));
+	rc = sluice_principal_create(admin, &spec, key_id, secret);
+	cr_assert_eq(rc, 0, "principal create: %s", sluice_last_error(admin));
+	sluice_close(admin);
+	snprintf(path, sizeof(path), "%s/%s-%s.cred", c->dir, tenant, name);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", c->meta_addr, key_id, secret);
+	fclose(f);
+	if (cred_out)
+		snprintf(cred_out, cred_len, "%s", path);
+	rc = sluice_open_file(path, NULL, "inference", &s);
+	cr_assert_eq(rc, 0);
+	return s;
+}
+
+void tc_ns(sluice_session *s, const char *ns, uint32_t shard_size)
+{
+	struct sluice_ns_spec spec = { NULL, ns, shard_size, 0, NULL, 0 };
+	int rc = sluice_ns_create(s, &spec);
+
+	cr_assert_eq(rc, 0, "ns create %s: %s", ns, sluice_last_error(s));
+}
+
+void tc_fill(void *buf, size_t len, unsigned seed)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)x;
+	}
+}
+
+int tc_run(char *const argv[], char *out, size_t out_len)
+{
+	int pipefd[2], status;
+	size_t used = 0;
+	pid_t pid;
+
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		char tmp[4096];
+		ssize_t n = read(pipefd[0], tmp, sizeof(tmp));
+
+		if (n <= 0)
+			break;
+		if (out && used + 1 < out_len) {
+			size_t take = (size_t)n < out_len - 1 - used ? (size_t)n : out_len - 1 - used;
+
+			memcpy(out + used, tmp, take);
+			used += take;
+		}
+	}
+	if (out)
+		out[used] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,59 @@
+/*
+ * Test harness: a real Sluice cluster per test, on 127.0.0.1, in a temporary
+ * folder: sluice-meta on a port it picks itself (read back from its
+ * "ready on" line) and N sluice-data on ephemeral fabric ports. Servers are
+ * started from the binaries meson names in SLUICE_*_BIN and stopped by PID;
+ * their logs are checked for sanitizer reports when they stop.
+ */
+#ifndef SL_TEST_CLUSTER_H
+#define SL_TEST_CLUSTER_H
+
+#include <sys/types.h>
+
+#include "sluice.h"
+
+#define TC_MAX_DATA 4
+
+struct tcluster {
+	char dir[256];
+	char meta_addr[64];
+	char admin_cred[320];
+	char cluster_key[320];
+	pid_t meta_pid;
+	pid_t data_pid[TC_MAX_DATA];
+	int n_data;
+};
+
+/* Starts meta and n data servers and waits until all are up. Skips the test
+ * when io_uring is not available here. */
+void tc_start(struct tcluster *c, int n_data);
+/* Stops every server (SIGTERM, then SIGKILL), checks exit codes and logs,
+ * removes the folder. */
+void tc_stop(struct tcluster *c);
+
+void tc_meta_start(struct tcluster *c);
+/* Sends sig to sluice-meta and reaps it. */
+void tc_meta_kill(struct tcluster *c, int sig);
+void tc_data_start(struct tcluster *c, int i);
+void tc_data_kill(struct tcluster *c, int i, int sig);
+/* Waits until sluice-meta reports `up` data servers up (and the rest down). */
+void tc_wait_servers_up(struct tcluster *c, int up);
+
+sluice_session *tc_admin(struct tcluster *c);
+/*
+ * Creates tenant (if needed), a principal with every role, the purposes
+ * "inference" and "training" and the given clearance, writes its credentials
+ * to <dir>/<tenant>-<name>.cred (path in cred_out when non-NULL), and opens a
+ * session declaring "inference".
+ */
+sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char *name,
+			     const char *clearance, char *cred_out, size_t cred_len);
+/* Creates a namespace in the session's tenant. */
+void tc_ns(sluice_session *s, const char *ns, uint32_t shard_size);
+
+/* Fills buf with a reproducible pattern for seed. */
+void tc_fill(void *buf, size_t len, unsigned seed);
+/* Runs argv (NULL-terminated) with stdout/stderr captured into out; returns the exit code. */
+int tc_run(char *const argv[], char *out, size_t out_len);
+
+#endif

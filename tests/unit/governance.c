@@ -1,0 +1,363 @@
+/*
+ * Unit tests of governance (server/meta/governance.h): which tenant,
+ * principal, object names and tags are acceptable, the classification
+ * ranks, and the read decision, which must deny by default: another tenant,
+ * no reading role, an undeclared purpose, a clearance below the object's
+ * classification or a missing classification all refuse with -EACCES.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "governance.h"
+
+Test(governance, names)
+{
+	static const char *const good[] = { "a", "0", "acme", "tenant-1", "a.b_c-d", "9lives" };
+	static const char *const bad[] = { "", "A", "Acme", "-a", ".a", "_a", "a b", "a/b",
+					   "a:b", "caf\xc3\xa9", "a\n" };
+	char name[80];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_expect(sl_name_valid(good[i]), "refused \"%s\"", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!sl_name_valid(bad[i]), "accepted \"%s\"", bad[i]);
+	cr_expect(!sl_name_valid(NULL));
+
+	memset(name, 'a', sizeof(name));
+	name[63] = '\0';
+	cr_expect(sl_name_valid(name), "63 characters refused");
+	name[63] = 'a';
+	name[64] = '\0';
+	cr_expect(!sl_name_valid(name), "64 characters accepted");
+}
+
+Test(governance, object_names_accepted)
+{
+	static const char *const good[] = {
+		"docs/2025/report.pdf",
+		"a",
+		"a/b/c",
+		".hidden",
+		"..a",
+		"a..",
+		"...",
+		"a/.b/..c/d.",
+		"with space and ~!@#$%^&*()",
+		"donn\xc3\xa9" "es/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xf0\x9f\x98\x80.txt",
+		"\xc2\xa0",	    /* U+00A0, the first 2-byte code point after C1 */
+		"\xdf\xbf",	    /* U+07FF, the largest 2-byte form */
+		"\xe0\xa0\x80",	    /* U+0800, the smallest 3-byte form */
+		"\xed\x9f\xbf",	    /* U+D7FF, just below the surrogates */
+		"\xee\x80\x80",	    /* U+E000, just above them */
+		"\xef\xbf\xbd",	    /* U+FFFD */
+		"\xf0\x90\x80\x80", /* U+10000, the smallest 4-byte form */
+		"\xf4\x8f\xbf\xbf", /* U+10FFFF, the largest code point */
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_expect(sl_object_name_valid(good[i]), "refused \"%s\"", good[i]);
+}
+
+Test(governance, object_names_with_bad_paths_refused)
+{
+	static const char *const bad[] = {
+		"", "/", "/a", "a//b", "a/", "a/b/", ".", "..", "./a", "../a", "a/.", "a/..",
+		"a/./b", "a/../b", "a/b/../../../etc/passwd", "//",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!sl_object_name_valid(bad[i]), "accepted \"%s\"", bad[i]);
+	cr_expect(!sl_object_name_valid(NULL));
+}
+
+Test(governance, object_names_with_control_characters_refused)
+{
+	static const char *const bad[] = { "a\nb", "a\rb", "\tx", "x\x01", "a\x1f", "a\x7f" "b",
+					   "a/\x1b[31m" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!sl_object_name_valid(bad[i]), "accepted case %zu", i);
+}
+
+/*
+ * BUG (server/meta/governance.c, sl_object_name_valid): only C0 controls and
+ * DEL are refused; the C1 controls U+0080..U+009F (encoded C2 80..C2 9F, e.g.
+ * U+009B, a terminal CSI, and U+0085, NEL) pass although governance.h says
+ * "no control characters". This test asserts the documented contract.
+ */
+Test(governance, object_names_with_c1_control_characters_refused)
+{
+	static const char *const bad[] = { "a\xc2\x80" "b", "a\xc2\x85" "b", "a\xc2\x9b" "31m",
+					   "\xc2\x9f" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!sl_object_name_valid(bad[i]), "accepted C1 control, case %zu", i);
+}
+
+Test(governance, object_names_with_invalid_utf8_refused)
+{
+	static const char *const bad[] = {
+		"\x80",			/* lone continuation byte */
+		"a\xbf",		/* lone continuation byte */
+		"\xc3",			/* truncated 2-byte sequence */
+		"\xc3/b",		/* truncated, followed by ASCII */
+		"\xe6\x97",		/* truncated 3-byte sequence */
+		"\xf0\x9f\x98",		/* truncated 4-byte sequence */
+		"\xc0\xaf",		/* overlong '/' */
+		"\xc1\xbf",		/* overlong 2-byte */
+		"\xe0\x80\xaf",		/* overlong '/' in 3 bytes */
+		"\xe0\x9f\xbf",		/* overlong U+07FF */
+		"\xf0\x80\x80\xaf",	/* overlong '/' in 4 bytes */
+		"\xf0\x8f\xbf\xbf",	/* overlong U+FFFF */
+		"\xed\xa0\x80",		/* U+D800, a surrogate */
+		"\xed\xbf\xbf",		/* U+DFFF, a surrogate */
+		"\xed\xa0\xbd\xed\xb8\x80", /* a surrogate pair (CESU-8) */
+		"\xf4\x90\x80\x80",	/* U+110000, past the last code point */
+		"\xf5\x80\x80\x80",	/* invalid lead byte */
+		"\xf8\x88\x80\x80\x80", /* 5-byte form */
+		"\xfe",
+		"\xff",
+		"ok/\xe2\x28\xa1",	/* bad continuation */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!sl_object_name_valid(bad[i]), "accepted invalid UTF-8, case %zu", i);
+}
+
+Test(governance, object_name_length_limit)
+{
+	char name[SL_OBJECT_NAME_MAX + 2];
+
+	memset(name, 'x', sizeof(name));
+	name[SL_OBJECT_NAME_MAX] = '\0';
+	cr_expect(sl_object_name_valid(name), "%d bytes refused", SL_OBJECT_NAME_MAX);
+	name[SL_OBJECT_NAME_MAX] = 'x';
+	name[SL_OBJECT_NAME_MAX + 1] = '\0';
+	cr_expect(!sl_object_name_valid(name), "%d bytes accepted", SL_OBJECT_NAME_MAX + 1);
+
+}
+
+/* The limit counts bytes, not characters. */
+Test(governance, object_name_length_counts_bytes)
+{
+	char name[342 * 3 + 1];
+
+	for (size_t i = 0; i < 342; i++)
+		memcpy(name + 3 * i, "\xe2\x82\xac", 3); /* U+20AC */
+	name[341 * 3] = '\0';
+	cr_expect(sl_object_name_valid(name), "341 characters, 1023 bytes refused");
+	name[341 * 3] = '\xe2';
+	name[342 * 3] = '\0';
+	cr_expect(!sl_object_name_valid(name), "342 characters, 1026 bytes accepted");
+}
+
+Test(governance, governed_tag_values)
+{
+	static const char *const classification[] = { "public", "internal", "confidential",
+						       "restricted" };
+	static const char *const pii[] = { "none", "pseudonymous", "direct" };
+	static const char *const bad_classification[] = { "secret", "Public", "PUBLIC", "public ",
+							   "top-secret", "restricted2" };
+	const char *why;
+
+	for (size_t i = 0; i < 4; i++)
+		cr_expect(sl_tag_valid("classification", classification[i], &why), "%s",
+			  classification[i]);
+	for (size_t i = 0; i < 3; i++)
+		cr_expect(sl_tag_valid("pii", pii[i], &why), "%s", pii[i]);
+	for (size_t i = 0; i < sizeof(bad_classification) / sizeof(bad_classification[0]); i++) {
+		why = NULL;
+		cr_expect(!sl_tag_valid("classification", bad_classification[i], &why), "%s",
+			  bad_classification[i]);
+		cr_expect_not_null(why);
+	}
+	why = NULL;
+	cr_expect(!sl_tag_valid("pii", "yes", &why));
+	cr_expect_not_null(why);
+	cr_expect(!sl_tag_valid("pii", "None", &why));
+	/* Keys other than the governed ones take any printable value. */
+	cr_expect(sl_tag_valid("team", "data platform / EU", &why));
+	cr_expect(sl_tag_valid("owner", "secret", &why));
+}
+
+Test(governance, tag_keys_and_values_shape)
+{
+	char value[SL_TAG_VALUE_MAX + 2];
+	const char *why;
+
+	cr_expect(sl_tag_valid("a", "v", &why));
+	cr_expect(sl_tag_valid("cost-center.v2_x", "v", &why));
+	cr_expect(!sl_tag_valid("", "v", &why));
+	cr_expect(!sl_tag_valid(NULL, "v", &why));
+	cr_expect(!sl_tag_valid("1abc", "v", &why), "key must start with a letter");
+	cr_expect(!sl_tag_valid("Team", "v", &why));
+	cr_expect(!sl_tag_valid("team", "", &why));
+	cr_expect(!sl_tag_valid("team", NULL, &why));
+	cr_expect(!sl_tag_valid("team", "a\nb", &why));
+	cr_expect(!sl_tag_valid("team", "a\x7f", &why));
+
+	memset(value, 'v', sizeof(value));
+	value[SL_TAG_VALUE_MAX] = '\0';
+	cr_expect(sl_tag_valid("team", value, &why), "%d-byte value refused", SL_TAG_VALUE_MAX);
+	value[SL_TAG_VALUE_MAX] = 'v';
+	value[SL_TAG_VALUE_MAX + 1] = '\0';
+	cr_expect(!sl_tag_valid("team", value, &why), "over-long value accepted");
+}
+
+Test(governance, classification_ranks)
+{
+	cr_expect_eq(sl_classification_rank("public"), 0);
+	cr_expect_eq(sl_classification_rank("internal"), 1);
+	cr_expect_eq(sl_classification_rank("confidential"), 2);
+	cr_expect_eq(sl_classification_rank("restricted"), 3);
+	cr_expect_eq(sl_classification_rank("secret"), -1);
+	cr_expect_eq(sl_classification_rank(""), -1);
+	cr_expect_eq(sl_classification_rank(NULL), -1);
+}
+
+/* A reader of tenant 7 cleared to confidential, for analytics and billing. */
+struct test_gov {
+	Sluice__Principal p;
+	Sluice__Object o;
+	Sluice__Tag cls, team;
+	Sluice__Tag *tags[2];
+	char *roles[2];
+	char *purposes[2];
+};
+
+static void test_gov_init(struct test_gov *g, const char *classification)
+{
+	*g = (struct test_gov){
+		.p = SLUICE__PRINCIPAL__INIT,
+		.o = SLUICE__OBJECT__INIT,
+		.cls = SLUICE__TAG__INIT,
+		.team = SLUICE__TAG__INIT,
+		.roles = { (char *)"reader", NULL },
+		.purposes = { (char *)"analytics", (char *)"billing" },
+	};
+	g->p.id = 41;
+	g->p.tenant_id = 7;
+	g->p.n_roles = 1;
+	g->p.roles = g->roles;
+	g->p.n_purposes = 2;
+	g->p.purposes = g->purposes;
+	g->p.clearance = (char *)"confidential";
+
+	g->team.key = (char *)"team";
+	g->team.value = (char *)"finance";
+	g->tags[0] = &g->team;
+	g->o.tenant_id = 7;
+	g->o.id = 99;
+	g->o.tags = g->tags;
+	g->o.n_tags = 1;
+	if (classification) {
+		g->cls.key = (char *)"classification";
+		g->cls.value = (char *)classification;
+		g->tags[1] = &g->cls;
+		g->o.n_tags = 2;
+	}
+}
+
+static int test_decide(const struct test_gov *g, const char *purpose)
+{
+	const char *reason = NULL;
+	int rc = sl_gov_decide_read(&g->p, &g->o, purpose, &reason);
+
+	cr_expect_not_null(reason, "every decision names its rule");
+	return rc;
+}
+
+Test(governance, read_allowed_with_purpose_and_clearance)
+{
+	struct test_gov g;
+	static const char *const readable[] = { "public", "internal", "confidential" };
+
+	for (size_t i = 0; i < 3; i++) {
+		test_gov_init(&g, readable[i]);
+		cr_expect_eq(test_decide(&g, "analytics"), 0, "%s", readable[i]);
+		cr_expect_eq(test_decide(&g, "billing"), 0, "%s", readable[i]);
+	}
+	/* Writers and admins may read as well. */
+	test_gov_init(&g, "internal");
+	g.roles[0] = (char *)"writer";
+	cr_expect_eq(test_decide(&g, "analytics"), 0);
+	g.roles[0] = (char *)"admin";
+	cr_expect_eq(test_decide(&g, "analytics"), 0);
+}
+
+Test(governance, read_denied_for_undeclared_purpose)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, "public");
+	cr_expect_eq(test_decide(&g, "marketing"), -EACCES);
+	cr_expect_eq(test_decide(&g, ""), -EACCES);
+	cr_expect_eq(test_decide(&g, "analytic"), -EACCES);
+	cr_expect_eq(test_decide(&g, "analytics "), -EACCES);
+	cr_expect_eq(test_decide(&g, NULL), -EACCES);
+	g.p.n_purposes = 0;
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
+
+Test(governance, read_denied_above_clearance)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, "restricted");
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	g.p.clearance = (char *)"restricted";
+	cr_expect_eq(test_decide(&g, "analytics"), 0);
+
+	test_gov_init(&g, "internal");
+	g.p.clearance = (char *)"public";
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
+
+Test(governance, read_denied_without_a_known_clearance)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, "public");
+	g.p.clearance = (char *)"";
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	g.p.clearance = (char *)"top-secret";
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
+
+Test(governance, missing_or_unknown_classification_fails_closed)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, NULL);
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	g.o.n_tags = 0;
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+
+	test_gov_init(&g, "secret");
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	test_gov_init(&g, "");
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
+
+Test(governance, read_denied_across_tenants)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, "public");
+	g.o.tenant_id = 8;
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	g.o.tenant_id = 0;
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
+
+Test(governance, read_denied_without_a_reading_role)
+{
+	struct test_gov g;
+
+	test_gov_init(&g, "public");
+	g.roles[0] = (char *)"auditor";
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+	g.p.n_roles = 0;
+	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
+}
