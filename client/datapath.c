@@ -5,25 +5,73 @@
  */
 #include <errno.h>
 #include <rdma/fi_errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frame.h"
 #include "session_int.h"
 #include "sl_time.h"
 
+static int chunk_add(sluice_session *s)
+{
+	size_t len = (size_t)SL_XFERS * 2 * SL_XFER_MSG;
+	struct sl_xfer_chunk *c;
+	int rc;
+
+	if (s->n_chunks == SL_XFER_CHUNKS)
+		return -EBUSY;
+	c = calloc(1, sizeof(*c));
+	if (!c || posix_memalign((void **)&c->slab, 4096, len)) {
+		free(c);
+		return -ENOMEM;
+	}
+	rc = sl_fabric_mr_reg(&s->fab, c->slab, len, FI_SEND | FI_RECV, &c->mr);
+	if (rc) {
+		free(c->slab);
+		free(c);
+		return rc;
+	}
+	for (int i = 0; i < SL_XFERS; i++) {
+		struct sl_xfer *x = &c->xfers[i];
+
+		x->req = c->slab + (size_t)i * 2 * SL_XFER_MSG;
+		x->reply = x->req + SL_XFER_MSG;
+		x->desc = c->mr.desc;
+		x->send.x = x;
+		x->recv.x = x;
+	}
+	s->chunks[s->n_chunks++] = c;
+	return 0;
+}
+
+void sl_xfer_pool_free(sluice_session *s)
+{
+	for (int i = 0; i < s->n_chunks; i++) {
+		sl_fabric_mr_close(&s->chunks[i]->mr);
+		free(s->chunks[i]->slab);
+		free(s->chunks[i]);
+	}
+	s->n_chunks = 0;
+}
+
 struct sl_xfer *sl_xfer_get(sluice_session *s)
 {
-	for (int i = 0; i < SL_XFERS; i++) {
-		struct sl_xfer *x = &s->xfers[i];
+	for (int pass = 0; pass < 2; pass++) {
+		for (int c = 0; c < s->n_chunks; c++)
+			for (int i = 0; i < SL_XFERS; i++) {
+				struct sl_xfer *x = &s->chunks[c]->xfers[i];
 
-		if (x->state == SL_XFER_FREE) {
-			x->state = SL_XFER_BUSY;
-			x->send.done = x->recv.done = 0;
-			x->send.err = x->recv.err = 0;
-			x->result = 0;
-			x->user = NULL;
-			return x;
-		}
+				if (x->state != SL_XFER_FREE)
+					continue;
+				x->state = SL_XFER_BUSY;
+				x->send.done = x->recv.done = 0;
+				x->send.err = x->recv.err = 0;
+				x->result = 0;
+				x->user = NULL;
+				return x;
+			}
+		if (chunk_add(s))
+			return NULL;
 	}
 	return NULL;
 }
@@ -46,11 +94,11 @@ int sl_xfer_frame(sluice_session *s, struct sl_xfer *x, uint16_t type, const Pro
 
 int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest)
 {
-	uint64_t deadline = sl_mono_ms() + s->timeout_ms;
+	uint64_t deadline = sl_mono_ms() + SL_POST_BUDGET_MS;
 	int rc;
 
 	/* Receive first, so the reply can never arrive unexpected. */
-	rc = sl_fabric_trecv(&s->fab, x->reply, SL_XFER_MSG, s->msg_mr.desc, x->req_id, 0,
+	rc = sl_fabric_trecv(&s->fab, x->reply, SL_XFER_MSG, x->desc, x->req_id, 0,
 			     &x->recv, deadline);
 	if (rc) {
 		/* Nothing is posted: the transfer is finished, with this error. */
@@ -58,7 +106,7 @@ int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest)
 		x->send.err = rc;
 		return rc;
 	}
-	rc = sl_fabric_tsend(&s->fab, x->req, x->req_len, s->msg_mr.desc, dest, SL_TAG_REQUEST,
+	rc = sl_fabric_tsend(&s->fab, x->req, x->req_len, x->desc, dest, SL_TAG_REQUEST,
 			     &x->send, deadline);
 	if (rc) {
 		/* The receive is posted: it must complete (cancelled) before reuse. */
@@ -144,6 +192,34 @@ void sl_xfer_wait(sluice_session *s, struct sl_xfer **xs, size_t n, uint64_t dea
 			sl_fabric_cancel(&s->fab, &x->recv);
 		x->state = SL_XFER_LOST;
 	}
+}
+
+#define SL_SUSPECT_MS 30000u
+
+void sl_server_failed(sluice_session *s, uint32_t id)
+{
+	size_t n = sizeof(s->suspects) / sizeof(s->suspects[0]), slot = 0;
+	uint64_t now = sl_mono_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		if (s->suspects[i].id == id || s->suspects[i].until_ms < now) {
+			slot = i;
+			if (s->suspects[i].id == id)
+				break;
+		}
+	}
+	s->suspects[slot].id = id;
+	s->suspects[slot].until_ms = now + SL_SUSPECT_MS;
+}
+
+int sl_server_suspect(const sluice_session *s, uint32_t id)
+{
+	uint64_t now = sl_mono_ms();
+
+	for (size_t i = 0; i < sizeof(s->suspects) / sizeof(s->suspects[0]); i++)
+		if (s->suspects[i].id == id && s->suspects[i].until_ms > now)
+			return 1;
+	return 0;
 }
 
 int sl_plan_server(const Sluice__ObjectPlan *plan, uint32_t id)

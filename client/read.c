@@ -30,7 +30,9 @@ struct piece {
 	uint32_t offset;
 	uint32_t length;
 	uint8_t *dst;
-	int tries;   /* replicas tried so far */
+	uint32_t tried; /* bit i: replica i of the shard was tried */
+	int passes;     /* rounds over every replica: a second one rides out blips */
+	int done;
 	int err;
 };
 
@@ -119,22 +121,36 @@ void sluice_reader_close(sluice_reader *r)
 }
 
 /*
- * The replica a piece tries on attempt `tries`: servers marked up first,
- * each group in placement order. -1 when none is left.
+ * The next replica of a shard to try, as an index into sh->servers: first
+ * the untried servers sluice-meta says are up and that have not failed this
+ * session lately, then the other untried ones, each in placement order.
+ * -1 when every replica was tried.
  */
-static int replica_for(const Sluice__ObjectPlan *plan, const Sluice__Shard *sh, int tries)
+struct blocked {
+	uint32_t ids[32];
+	int n;
+};
+
+static int is_blocked(const struct blocked *b, uint32_t id)
 {
-	int seen = 0;
+	for (int i = 0; i < b->n; i++)
+		if (b->ids[i] == id)
+			return 1;
+	return 0;
+}
 
+static int replica_for(const sluice_session *s, const Sluice__ObjectPlan *plan,
+		       const Sluice__Shard *sh, uint32_t tried, const struct blocked *b)
+{
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < sh->n_servers; i++) {
+		for (size_t i = 0; i < sh->n_servers && i < 32; i++) {
 			int at = sl_plan_server(plan, sh->servers[i]);
-			int up = at >= 0 && plan->servers[at]->up;
+			int good = at >= 0 && plan->servers[at]->up &&
+				   !sl_server_suspect(s, sh->servers[i]);
 
-			if (at < 0 || up != (pass == 0))
-				continue;
-			if (seen++ == tries)
-				return at;
+			if (at >= 0 && !(tried & (1u << i)) && good == (pass == 0) &&
+			    !is_blocked(b, sh->servers[i]))
+				return (int)i;
 		}
 	return -1;
 }
@@ -146,18 +162,29 @@ static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p
 	const Sluice__ObjectPlan *plan = r->plan;
 	struct sl_xfer *xs[SL_READ_BATCH];
 	struct piece *owner[SL_READ_BATCH];
+	uint32_t server[SL_READ_BATCH];
+	int peer[SL_READ_BATCH];
+	/* Servers that would not even take a post during this call. */
+	struct blocked blocked = { .n = 0 };
 
 	for (;;) {
-		size_t nx = 0, left = 0;
+		size_t nx = 0, pending = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
+			const Sluice__Shard *sh = plan->shards[p[i].shard];
 			struct sl_xfer *x;
-			int at;
+			int rep, at;
 
-			if (p[i].err == 0 && p[i].tries < 0)
-				continue; /* done */
-			at = replica_for(plan, plan->shards[p[i].shard], p[i].tries);
+			if (p[i].done)
+				continue;
+			pending++;
+			rep = replica_for(s, plan, sh, p[i].tried, &blocked);
+			if (rep < 0 && ++p[i].passes < 2) {
+				p[i].tried = 0;
+				rep = replica_for(s, plan, sh, 0, &blocked);
+			}
+			at = rep < 0 ? -1 : sl_plan_server(plan, sh->servers[rep]);
 			if (at < 0)
 				return sl_sess_fail(s, p[i].err ? p[i].err : -EHOSTUNREACH,
 						    "no replica of shard %u could be read: %s",
@@ -178,25 +205,45 @@ static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p
 				x->state = SL_XFER_FREE;
 				return sl_sess_fail(s, -EMSGSIZE, "read request too large");
 			}
-			owner[nx] = &p[i];
-			xs[nx++] = x;
-			if (sl_xfer_post(s, x, r->fi[at]) == 0)
+			if (r->fi[at] == FI_ADDR_NOTAVAIL &&
+			    sl_fabric_av_insert(&s->fab, plan->servers[at]->fabric_addr.data,
+						plan->servers[at]->fabric_addr.len, &r->fi[at])) {
+				x->state = SL_XFER_FREE;
+				p[i].tried |= 1u << rep;
 				continue;
+			}
+			p[i].tried |= 1u << rep;
+			owner[nx] = &p[i];
+			server[nx] = plan->servers[at]->id;
+			peer[nx] = at;
+			xs[nx++] = x;
+			/* A peer that does not take a post is not asked again in this call. */
+			if (sl_xfer_post(s, x, r->fi[at])) {
+				sl_server_failed(s, server[nx - 1]);
+				if (blocked.n < 32)
+					blocked.ids[blocked.n++] = server[nx - 1];
+			}
 		}
-		if (nx == 0)
+		if (pending == 0)
 			return 0;
+		if (nx == 0)
+			return sl_sess_fail(s, -EBUSY, "too many data-server requests stalled");
+		/* One wait per round: a dead peer costs one timeout, not one per piece. */
 		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
 		for (size_t i = 0; i < nx; i++) {
 			if (xs[i]->result == 0) {
-				owner[i]->err = 0;
-				owner[i]->tries = -1;
-			} else {
-				owner[i]->err = xs[i]->result;
-				owner[i]->tries++;
-				left++;
+				owner[i]->done = 1;
+				continue;
+			}
+			owner[i]->err = xs[i]->result;
+			/* A refusal is about the capability; anything else about the server,
+			 * whose connection may be stale (it restarted): reconnect next time. */
+			if (xs[i]->result != -EACCES) {
+				sl_server_failed(s, server[i]);
+				sl_fabric_forget(&s->fab, r->fi[peer[i]]);
+				r->fi[peer[i]] = FI_ADDR_NOTAVAIL;
 			}
 		}
-		(void)left;
 	}
 }
 
@@ -231,7 +278,7 @@ int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, s
 			uint64_t take = ss - in < end - pos ? ss - in : end - pos;
 
 			p[n++] = (struct piece){ shard, in, (uint32_t)take,
-						 (uint8_t *)buf + (pos - off), 0, 0 };
+						 (uint8_t *)buf + (pos - off), 0, 0, 0, 0 };
 			pos += take;
 		}
 		rc = read_batch(r, &mr, p, n);

@@ -49,7 +49,7 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
+	s->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
 	sl_rpc_client_init(&s->rpc, o->meta, o->key_id, secret, s->timeout_ms);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	snprintf(s->purpose, sizeof(s->purpose), "%s", o->purpose ? o->purpose : "");
@@ -107,18 +107,15 @@ void sluice_close(sluice_session *s)
 		return;
 	if (s->fabric_ok) {
 		struct sl_fabric_event ev[16];
-		int lost = 0;
 
-		for (int i = 0; i < SL_XFERS; i++)
-			lost += s->xfers[i].state != SL_XFER_FREE;
-		/* Let cancelled operations finish before their buffers go. */
-		for (int tries = 0; lost && tries < 20; tries++)
-			if (sl_fabric_poll(&s->fab, ev, 16, 10) <= 0)
+		/* Give cancelled operations a moment to come home before their
+		 * buffers go; the endpoint closes after the memory regions. */
+		for (int tries = 0; tries < 20; tries++)
+			if (sl_fabric_poll(&s->fab, ev, 16, 5) <= 0)
 				break;
-		sl_fabric_mr_close(&s->msg_mr);
+		sl_xfer_pool_free(s);
 		sl_fabric_close(&s->fab);
 	}
-	free(s->msg_slab);
 	sl_rpc_client_close(&s->rpc);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
@@ -126,7 +123,6 @@ void sluice_close(sluice_session *s)
 
 int sl_sess_fabric(sluice_session *s)
 {
-	size_t len = (size_t)SL_XFERS * 2 * SL_XFER_MSG;
 	int rc;
 
 	if (s->fabric_ok)
@@ -134,26 +130,6 @@ int sl_sess_fabric(sluice_session *s)
 	rc = sl_fabric_open(&s->fab, s->provider, NULL, NULL);
 	if (rc)
 		return sl_sess_fail(s, rc, "cannot open a %s fabric endpoint", s->provider);
-	if (posix_memalign((void **)&s->msg_slab, 4096, len)) {
-		sl_fabric_close(&s->fab);
-		return sl_sess_fail(s, -ENOMEM, "out of memory");
-	}
-	rc = sl_fabric_mr_reg(&s->fab, s->msg_slab, len, FI_SEND | FI_RECV, &s->msg_mr);
-	if (rc) {
-		free(s->msg_slab);
-		s->msg_slab = NULL;
-		sl_fabric_close(&s->fab);
-		return sl_sess_fail(s, rc, "cannot register message buffers");
-	}
-	for (int i = 0; i < SL_XFERS; i++) {
-		struct sl_xfer *x = &s->xfers[i];
-
-		memset(x, 0, sizeof(*x));
-		x->req = s->msg_slab + (size_t)i * 2 * SL_XFER_MSG;
-		x->reply = x->req + SL_XFER_MSG;
-		x->send.x = x;
-		x->recv.x = x;
-	}
 	s->fabric_ok = 1;
 	return 0;
 }

@@ -13,8 +13,13 @@
 #include "rpc_client.h"
 #include "sluice.h"
 
+/* Transfers come in chunks of SL_XFERS, each chunk one registered slab. A
+ * transfer whose peer never answered stays out of use until its completions
+ * arrive, so the pool grows, up to SL_XFER_CHUNKS chunks. */
 #define SL_XFERS 64
+#define SL_XFER_CHUNKS 16
 #define SL_XFER_MSG 2048u
+#define SL_POST_BUDGET_MS 1000u
 
 enum sl_xfer_state { SL_XFER_FREE, SL_XFER_BUSY, SL_XFER_LOST };
 
@@ -37,6 +42,7 @@ struct sl_xfer {
 	uint64_t req_id;
 	uint8_t *req;   /* SL_XFER_MSG bytes in the session's message slab */
 	uint8_t *reply; /* SL_XFER_MSG bytes */
+	void *desc;     /* memory descriptor of the chunk holding req and reply */
 	size_t req_len;
 	int result;     /* the data server's answer, once both ops are done */
 	void *user;     /* the caller's cookie */
@@ -49,10 +55,18 @@ struct sluice_session {
 	uint32_t timeout_ms;
 	int fabric_ok;
 	struct sl_fabric fab;
-	struct sl_fabric_mr msg_mr;
-	uint8_t *msg_slab;
-	struct sl_xfer xfers[SL_XFERS];
+	struct sl_xfer_chunk {
+		struct sl_fabric_mr mr;
+		uint8_t *slab;
+		struct sl_xfer xfers[SL_XFERS];
+	} *chunks[SL_XFER_CHUNKS];
+	int n_chunks;
 	uint64_t next_req;
+	/* Data servers that failed us lately: tried last until the time given. */
+	struct {
+		uint32_t id;
+		uint64_t until_ms;
+	} suspects[16];
 	char error[512];
 };
 
@@ -72,10 +86,15 @@ struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__O
 int sl_tags_pb(const struct sluice_tag *tags, size_t n, Sluice__Tag ***out, Sluice__Tag **store);
 
 /* datapath.c */
+/* A free transfer, growing the pool when needed; NULL when it cannot. */
 struct sl_xfer *sl_xfer_get(sluice_session *s);
+/* Releases every chunk (after the endpoint has been drained). */
+void sl_xfer_pool_free(sluice_session *s);
 /*
  * Posts x's request (already framed in x->req, x->req_len bytes) to dest and
- * its reply receive. On failure x still goes to sl_xfer_wait, which reports it.
+ * its reply receive, giving a peer that is not accepting (down, or still
+ * connecting) at most SL_POST_BUDGET_MS. On failure x still goes to
+ * sl_xfer_wait, which reports it.
  */
 int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest);
 /*
@@ -87,6 +106,10 @@ int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest);
 void sl_xfer_wait(sluice_session *s, struct sl_xfer **xs, size_t n, uint64_t deadline_ms);
 /* Frames a data-plane request into x->req. */
 int sl_xfer_frame(sluice_session *s, struct sl_xfer *x, uint16_t type, const ProtobufCMessage *m);
+
+/* Remembers that server id failed a request; sl_server_suspect() tells. */
+void sl_server_failed(sluice_session *s, uint32_t id);
+int sl_server_suspect(const sluice_session *s, uint32_t id);
 
 /* Resolves the plan's servers into fabric addresses: fi[i] for plan->servers[i]. */
 int sl_plan_addrs(sluice_session *s, const Sluice__ObjectPlan *plan, fi_addr_t *fi);

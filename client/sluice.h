@@ -33,7 +33,7 @@ struct sluice_opts {
 	const char *secret;     /* its secret, 64 hex digits */
 	const char *purpose;    /* declared for every read, e.g. "inference" */
 	const char *provider;   /* libfabric provider; NULL: "tcp;ofi_rxm" */
-	uint32_t timeout_ms;    /* per request; 0: 10000 */
+	uint32_t timeout_ms;    /* per request; 0: 5000 */
 };
 
 struct sluice_tag {

@@ -179,6 +179,16 @@ int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_ad
 	return 0;
 }
 
+void sl_fabric_forget(struct sl_fabric *f, fi_addr_t fi)
+{
+	for (int i = 0; i < f->n_peers; i++)
+		if (f->peers[i].fi == fi) {
+			f->peers[i] = f->peers[--f->n_peers];
+			fi_av_remove(f->av, &fi, 1, 0);
+			return;
+		}
+}
+
 static void stash(struct sl_fabric *f, const struct sl_fabric_event *ev)
 {
 	int slot = (f->pending_head + f->pending_count) % SL_FABRIC_PENDING;

@@ -82,6 +82,13 @@ uint64_t sl_fabric_mr_raddr(const struct sl_fabric *f, const struct sl_fabric_mr
 /* Resolves a peer's raw address (from sl_fabric.addr on its side), once per peer. */
 int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_addr_t *out);
 
+/*
+ * Drops a peer from the address vector (its connection with it) so that the
+ * next sl_fabric_av_insert of its address connects anew: for peers that
+ * failed, which may have restarted on the same address.
+ */
+void sl_fabric_forget(struct sl_fabric *f, fi_addr_t fi);
+
 /* Posts; each retries -FI_EAGAIN while driving progress, until deadline_ms. */
 int sl_fabric_tsend(struct sl_fabric *f, const void *buf, size_t len, void *desc,
 		    fi_addr_t dest, uint64_t tag, void *ctx, uint64_t deadline_ms);

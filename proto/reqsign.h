@@ -3,7 +3,7 @@
  * envelope: key id, timestamp, a 16-byte nonce and
  *
  *   mac = HMAC-SHA256(secret, "SLRQ1" | be16 type | be64 req_id |
- *                             be64 timestamp_ms | nonce | key_id | body)
+ *                             be64 timestamp_ms | nonce | key_id NUL | body)
  *
  * so the secret never crosses the wire and a captured request cannot be
  * replayed under another type, id or time. The server also refuses

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rdma/fi_domain.h>
+
 #include "config.h"
 #include "data.h"
 #include "sl_log.h"
@@ -132,7 +134,14 @@ int main(int argc, char **argv)
 	rc = sl_data_heartbeat_start(d);
 	if (rc)
 		goto out;
-	SL_INFO("data server %u serving %s over %s", cfg->id, cfg->data_dir, cfg->provider);
+	{
+		char name[128];
+		size_t len = sizeof(name);
+
+		fi_av_straddr(d->fab.av, d->fab.addr, name, &len);
+		SL_INFO("data server %u serving %s over %s at %s", cfg->id, cfg->data_dir,
+			cfg->provider, name);
+	}
 	printf("sluice-data %u ready\n", cfg->id);
 	fflush(stdout);
 	rc = sl_data_service_run(d);

@@ -171,7 +171,11 @@ int sl_catalog_scan(struct sl_catalog *cat, enum sl_cf cf, const void *prefix, s
 	char *err = NULL;
 	int rc = 0;
 
-	if (after && alen) {
+	/* Start after `after`, but never before the prefix: an `after` that sorts
+	 * below the prefix would otherwise end the scan at once. */
+	if (after && alen &&
+	    (memcmp(after, prefix, alen < plen ? alen : plen) > 0 ||
+	     (memcmp(after, prefix, alen < plen ? alen : plen) == 0 && alen >= plen))) {
 		rocksdb_iter_seek(it, after, alen);
 		if (rocksdb_iter_valid(it)) {
 			size_t kl;

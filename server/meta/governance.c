@@ -63,7 +63,8 @@ int sl_object_name_valid(const char *s)
 	for (size_t i = 0; i < n;) {
 		size_t l = utf8_len(p + i);
 
-		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f)
+		/* C0, DEL and the C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
+		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f || (l == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
 			return 0;
 		if (p[i] == '/') {
 			if (comp == 0)

@@ -85,8 +85,9 @@ int main(int argc, char **argv)
 	level = sl_log_level_parse(cfg->log_level);
 	sl_log_init("sluice-meta", level < 0 ? SL_LOG_INFO : level);
 	if (cfg->shard_size < 4096 || cfg->shard_size > (16u << 20) || !cfg->replicas ||
-	    !cfg->down_after_ms || !cfg->heartbeat_ms) {
-		SL_ERR("bad configuration: shard-size 4096..16777216, replicas/heartbeat > 0");
+	    cfg->replicas > 16 || !cfg->down_after_ms || !cfg->heartbeat_ms) {
+		SL_ERR("bad configuration: shard-size 4096..16777216, replicas 1..16, "
+		       "heartbeat and down-after > 0");
 		free(m);
 		return 2;
 	}

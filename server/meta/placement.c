@@ -18,11 +18,11 @@ static uint64_t score(uint64_t object_id, uint32_t shard, uint32_t server)
 size_t sl_place(const uint32_t *ids, size_t n, uint64_t object_id, uint32_t shard, uint32_t r,
 		uint32_t *out)
 {
-	uint64_t best[16];
+	uint64_t best[SL_PLACE_MAX];
 	size_t k = 0;
 
-	if (r > 16)
-		r = 16;
+	if (r > SL_PLACE_MAX)
+		r = SL_PLACE_MAX;
 	/* Insertion into a top-r list: r is small (replicas). */
 	for (size_t i = 0; i < n; i++) {
 		uint64_t s = score(object_id, shard, ids[i]);

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SL_PLACE_MAX 16 /* replicas per shard; sluice-meta refuses more */
+
 /*
- * Picks min(r, n) of the n server ids for (object_id, shard), best first,
+ * Picks min(r, n, SL_PLACE_MAX) of the n server ids for (object_id, shard), best first,
  * into out. Returns the number picked. Deterministic for the same inputs,
  * whatever the order of ids.
  */

@@ -8,7 +8,8 @@
  * that AddressSanitizer catches a read one byte past it.
  *
  * With file arguments it runs just those files, like a libFuzzer binary
- * replaying a crash (`fuzz-frame-driver crash-1234`).
+ * replaying a crash (`fuzz-frame-driver crash-1234`); with `--seeds DIR` it
+ * writes the target's seeds there, a starting corpus for libFuzzer.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +148,33 @@ static int test_run_files(int argc, char **argv)
 	return 0;
 }
 
+static int test_write_seeds(const char *dir)
+{
+	struct test_input in;
+
+	for (unsigned n = 0; n < TEST_FUZZ_SEEDS_MAX; n++) {
+		char path[4096];
+		size_t written;
+		FILE *f;
+
+		in.len = test_fuzz_seed(n, in.b, sizeof(in.b));
+		if (!in.len)
+			break;
+		snprintf(path, sizeof(path), "%s/seed-%u", dir, n);
+		f = fopen(path, "wb");
+		if (!f) {
+			perror(path);
+			return 1;
+		}
+		written = fwrite(in.b, 1, in.len, f);
+		if (fclose(f) || written != in.len) {
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct test_input seeds[TEST_FUZZ_SEEDS_MAX], in;
@@ -154,6 +182,8 @@ int main(int argc, char **argv)
 	uint64_t rs = 0x5eed5eed5eed5eedull;
 	size_t runs = 0;
 
+	if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
+		return test_write_seeds(argv[2]);
 	if (argc > 1)
 		return test_run_files(argc, argv);
 
@@ -170,7 +200,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	test_run(NULL, 0);
 	for (unsigned i = 0; i < n_seeds; i++)
 		for (size_t len = 0; len <= seeds[i].len; len++, runs++)
 			test_run(seeds[i].b, len);
@@ -179,6 +208,6 @@ int main(int argc, char **argv)
 		test_mutate(&in, &rs);
 		test_run(in.b, in.len);
 	}
-	printf("%zu inputs from %u seeds, no invariant broken\n", runs + 1, n_seeds);
+	printf("%zu inputs from %u seeds, no invariant broken\n", runs, n_seeds);
 	return 0;
 }

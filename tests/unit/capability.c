@@ -48,8 +48,8 @@ static struct sl_cap test_cap(void)
 	return c;
 }
 
-static int test_verify(const uint8_t *tok, size_t len, const struct sl_keyring *kr,
-		       uint64_t now, struct sl_cap *out)
+static int test_verify(const uint8_t *tok, size_t len, const struct sl_keyring *kr, uint64_t now,
+		       struct sl_cap *out)
 {
 	const char *reason = NULL;
 	int rc = sl_cap_verify(tok, len, kr, now, out, &reason);
@@ -158,9 +158,11 @@ Test(capability, wrong_length_is_refused)
 	test_ring(&kr, 1, TEST_GEN);
 	test_mint(&c, &kr, tok);
 	for (size_t len = 0; len < SL_CAP_LEN; len++)
-		cr_expect_eq(test_verify(tok, len, &kr, TEST_NOW_MS, &out), -EACCES, "len %zu", len);
+		cr_expect_eq(test_verify(tok, len, &kr, TEST_NOW_MS, &out), -EACCES, "len %zu",
+			     len);
 	for (size_t len = SL_CAP_LEN + 1; len <= sizeof(tok); len++)
-		cr_expect_eq(test_verify(tok, len, &kr, TEST_NOW_MS, &out), -EACCES, "len %zu", len);
+		cr_expect_eq(test_verify(tok, len, &kr, TEST_NOW_MS, &out), -EACCES, "len %zu",
+			     len);
 	cr_expect_eq(test_verify(NULL, SL_CAP_LEN, &kr, TEST_NOW_MS, &out), -EACCES);
 }
 
@@ -282,8 +284,8 @@ Test(capability, allows_its_own_scope)
 	const char *reason = NULL;
 
 	for (uint32_t s = c.shard_first; s < c.shard_first + c.shard_count; s++) {
-		cr_expect_eq(sl_cap_allows(&c, SL_CAP_OP_READ, c.tenant, c.object_id, s, &reason), 0,
-			     "shard %u", s);
+		cr_expect_eq(sl_cap_allows(&c, SL_CAP_OP_READ, c.tenant, c.object_id, s, &reason),
+			     0, "shard %u", s);
 		cr_expect_eq(sl_cap_allows(&c, SL_CAP_OP_WRITE, c.tenant, c.object_id, s, &reason),
 			     0, "shard %u", s);
 	}

