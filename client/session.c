@@ -179,7 +179,8 @@ struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__O
 			si->servers = calloc(p->n_servers + 1, sizeof(uint32_t));
 			if (!si->servers)
 				goto fail;
-			memcpy(si->servers, p->servers, p->n_servers * sizeof(uint32_t));
+			if (p->n_servers)
+				memcpy(si->servers, p->servers, p->n_servers * sizeof(uint32_t));
 			si->n_servers = p->n_servers;
 		}
 		for (size_t i = 0; i < plan->n_servers; i++) {

@@ -256,7 +256,8 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 		tags = calloc(req->n_tags + 1, sizeof(*tags));
 		if (!tags)
 			return sl_fail(r, -ENOMEM, "out of memory");
-		memcpy(tags, req->tags, req->n_tags * sizeof(*tags));
+		if (req->n_tags)
+			memcpy(tags, req->tags, req->n_tags * sizeof(*tags));
 		cls.key = (char *)"classification";
 		cls.value = (char *)"internal";
 		tags[req->n_tags] = &cls;
