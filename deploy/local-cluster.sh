@@ -15,9 +15,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${SLUICE_CLUSTER_DIR:-$top/local-cluster}
 build=${SLUICE_BUILD_DIR:-$top/build}
 port=${SLUICE_META_PORT:-7000}
-meta_addr=127.0.0.1:$port
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# True when something already listens on 127.0.0.1:$1.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_for() { # file pattern seconds
   local i
@@ -36,6 +38,15 @@ start() {
     echo "a cluster already runs from $dir (deploy/local-cluster.sh stop first)" >&2
     exit 1
   fi
+  # Without an explicit port, step past ports other programs hold.
+  if [ -z "${SLUICE_META_PORT:-}" ]; then
+    while port_busy "$port" && [ "$port" -lt 7100 ]; do port=$((port + 1)); done
+  fi
+  if port_busy "$port"; then
+    echo "127.0.0.1:$port is in use: set SLUICE_META_PORT to a free port" >&2
+    exit 1
+  fi
+  meta_addr=127.0.0.1:$port
   cat > "$dir/meta.ini" <<EOF
 ; sluice-meta configuration of the local cluster
 [meta]
