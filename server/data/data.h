@@ -6,6 +6,7 @@
 #define SL_DATA_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <rdma/fabric.h>
 #include <stdint.h>
 
@@ -57,7 +58,7 @@ struct sl_data {
 	uint8_t *msg_slab, *data_slab;
 	size_t data_stride;
 	struct sl_slot *slots;
-	volatile int stopping;
+	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;
 	int hb_started;
 	/* Counters for the log line at exit. */

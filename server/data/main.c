@@ -100,9 +100,9 @@ int main(int argc, char **argv)
 	level = sl_log_level_parse(cfg->log_level);
 	sl_log_init("sluice-data", level < 0 ? SL_LOG_INFO : level);
 	if (!cfg->cluster_key[0] || !cfg->slots || cfg->slots > 256 || cfg->max_shard < 4096 ||
-	    cfg->max_shard > (64u << 20)) {
+	    cfg->max_shard > SL_SHARD_MAX) {
 		SL_ERR("bad configuration: --cluster-key is required; slots 1..256; "
-		       "max-shard 4096..67108864");
+		       "max-shard 4096..16777216");
 		free(d);
 		return 2;
 	}

@@ -1,10 +1,12 @@
 /*
  * The shard store: one file per shard replica under
  * <dir>/shards/<tenant>/<object>.<index> (ids in hex), a 4 KiB header then
- * the bytes. Writes go to a temporary name, are fsync'd and renamed, and the
- * folder is fsync'd: a shard is either absent or whole. Reads use io_uring,
- * with O_DIRECT where the filesystem allows it and registered buffers where
- * the memlock limit allows it, and always check the CRC32C.
+ * the bytes. The header holds the shard's CRC32C and one CRC32C per 64 KiB
+ * block, so a range read reads and checks only the blocks it covers. Writes
+ * go to a temporary name, are fsync'd and renamed, and the folder is
+ * fsync'd: a shard is either absent or whole. Reads use io_uring, with
+ * O_DIRECT where the filesystem allows it and registered buffers where the
+ * memlock limit allows it, and always check the CRC32C of what they serve.
  *
  * Threading: a store may be shared; each thread brings its own sl_uring.
  */
@@ -17,6 +19,9 @@
 
 #define SL_SHARD_HDR_LEN 4096u
 #define SL_SHARD_MAGIC 0x31445241485353ull /* "SSHARD1" */
+#define SL_SHARD_BLOCK 65536u
+#define SL_SHARD_MAX_BLOCKS 256u /* so the largest shard is 16 MiB */
+#define SL_SHARD_MAX (SL_SHARD_BLOCK * SL_SHARD_MAX_BLOCKS)
 
 struct sl_shard_hdr {
 	uint64_t magic;
@@ -28,7 +33,12 @@ struct sl_shard_hdr {
 	uint32_t length;
 	uint32_t crc32c;   /* of the shard's bytes */
 	uint32_t hdr_crc;  /* of this struct with hdr_crc = 0 */
+	uint32_t block_size;
+	uint32_t n_blocks;
+	uint32_t block_crc[SL_SHARD_MAX_BLOCKS];
 };
+
+_Static_assert(sizeof(struct sl_shard_hdr) <= SL_SHARD_HDR_LEN, "shard header outgrew its block");
 
 struct sl_shardstore {
 	char dir[256];
@@ -53,18 +63,22 @@ void sl_uring_exit(struct sl_uring *u);
 /*
  * Stores one shard replica durably. buf holds SL_SHARD_HDR_LEN bytes of room
  * followed by the `length` data bytes; the header is written into that room.
+ * The bytes must have the CRC32C crc32c (what the writer computed), else
+ * -EBADMSG and nothing is stored.
  */
 int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
 			uint32_t index, uint8_t *buf, uint32_t length, uint32_t crc32c);
 
 /*
- * Reads a whole shard (header and data) into buf (4 KiB aligned, cap bytes,
- * registered as buffer buf_index when the ring has fixed buffers), checks the
- * header names (tenant, object, index) and the CRC32C. Data starts at
- * buf + SL_SHARD_HDR_LEN. -ENOENT when absent, -EBADMSG on any mismatch.
+ * Reads the header and the blocks covering [off, off+len) of a shard into
+ * buf (4 KiB aligned, cap bytes, registered as buffer buf_index when the ring
+ * has fixed buffers) at their file offsets, so the requested bytes start at
+ * buf + SL_SHARD_HDR_LEN + off. Checks the header names (tenant, object,
+ * index) and the CRC32C of every block read. -ENOENT when absent, -ERANGE
+ * when the range passes the shard's end, -EBADMSG on any mismatch.
  */
 int sl_shardstore_read(struct sl_shardstore *s, struct sl_uring *u, uint64_t tenant,
-		       uint64_t object, uint32_t index, uint8_t *buf, size_t cap, int buf_index,
-		       struct sl_shard_hdr *hdr);
+		       uint64_t object, uint32_t index, uint32_t off, uint32_t len, uint8_t *buf,
+		       size_t cap, int buf_index, struct sl_shard_hdr *hdr);
 
 #endif

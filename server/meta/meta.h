@@ -6,6 +6,7 @@
 #define SL_META_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "catalog.h"
@@ -52,7 +53,7 @@ struct sl_meta {
 	uint16_t port;
 	uint64_t system_tenant; /* id of the tenant cluster admins live in */
 	int listen_fd;
-	volatile int stopping;
+	volatile sig_atomic_t stopping;
 
 	/* Serializes catalog mutations that read before they write. */
 	pthread_mutex_t mutate_lock;
