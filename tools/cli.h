@@ -11,6 +11,7 @@
 
 #define SL_CLI_MAX_TAGS 64
 #define SL_CLI_MAX_LIST 16
+#define SL_CLI_MAX_JOBS 16
 
 struct cli {
 	const char *meta;
@@ -22,6 +23,7 @@ struct cli {
 	int json;
 	int progress; /* -1 auto (a terminal), 0 off, 1 on */
 	uint32_t shard_size, replicas, limit;
+	int jobs;     /* parallel ingest workers */
 	uint64_t offset, length;
 	int have_range;
 	struct sluice_tag tags[SL_CLI_MAX_TAGS];
@@ -55,7 +57,7 @@ void human_time(uint64_t ms, char *out, size_t len);
 struct progress {
 	int on;
 	const char *label;
-	uint64_t base;    /* bytes done before the current item */
+	uint64_t base;    /* bytes done before the current item (added to each report) */
 	uint64_t total;   /* bytes of every item */
 	uint64_t start_ms;
 	uint64_t last_ms;

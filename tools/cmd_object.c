@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,117 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Parallel ingest: up to c->jobs workers, each with its own session, take
+ * items in order from a shared cursor. Small files are bound by fsyncs on
+ * the servers, so several in flight overlap those waits.
+ */
+struct put_job {
+	struct cli *c;
+	const char *ns;
+	struct items *it;
+	struct progress *pg;
+	int *result;
+	pthread_mutex_t lock;
+	size_t next;
+	uint64_t finished;                 /* bytes of items done */
+	uint64_t inflight[SL_CLI_MAX_JOBS]; /* bytes of each worker's current item */
+};
+
+struct put_worker {
+	struct put_job *job;
+	int slot;
+	sluice_session *s;
+	pthread_t thread;
+};
+
+static void put_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct put_worker *w = arg;
+	struct put_job *j = w->job;
+	uint64_t sum;
+
+	(void)total;
+	pthread_mutex_lock(&j->lock);
+	j->inflight[w->slot] = done;
+	sum = j->finished;
+	for (int i = 0; i < SL_CLI_MAX_JOBS; i++)
+		sum += j->inflight[i];
+	progress_cb(j->pg, sum, 0);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void *put_worker_main(void *arg)
+{
+	struct put_worker *w = arg;
+	struct put_job *j = w->job;
+
+	for (;;) {
+		struct item *item;
+		size_t i;
+		int fd, rc;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->next++;
+		if (i < j->it->n)
+			j->pg->label = j->it->v[i].name;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->it->n)
+			break;
+		item = &j->it->v[i];
+		fd = open(item->path, O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? -errno : sluice_put_fd(w->s, j->ns, item->name, fd, item->size,
+						      j->c->tags, j->c->n_tags, put_progress, w);
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&j->lock);
+		j->result[i] = rc;
+		j->finished += item->size;
+		j->inflight[w->slot] = 0;
+		if (rc) {
+			if (j->pg->on)
+				fputc('\n', stderr);
+			if (fd < 0)
+				cli_error("%s: %s", item->path, strerror(-rc));
+			else
+				cli_error("put %s/%s: %s", j->ns, item->name, sluice_last_error(w->s));
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
+	return NULL;
+}
+
+static void put_all(struct cli *c, const char *ns, struct items *it, struct progress *pg,
+		    int *result)
+{
+	struct put_job j = { .c = c, .ns = ns, .it = it, .pg = pg, .result = result };
+	struct put_worker w[SL_CLI_MAX_JOBS];
+	int n = c->jobs < 1 ? 1 : c->jobs;
+
+	if ((size_t)n > it->n)
+		n = it->n ? (int)it->n : 1;
+	pthread_mutex_init(&j.lock, NULL);
+	for (int i = 0; i < n; i++) {
+		w[i] = (struct put_worker){ &j, i, i == 0 ? c->s : NULL, 0 };
+		/* Extra workers that cannot connect just leave the work to the others. */
+		if (i && sluice_open_file(c->credentials, c->meta, c->purpose, &w[i].s))
+			w[i].s = NULL;
+		if (w[i].s && pthread_create(&w[i].thread, NULL, put_worker_main, &w[i])) {
+			if (i)
+				sluice_close(w[i].s);
+			w[i].s = NULL;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (!w[i].s)
+			continue;
+		pthread_join(w[i].thread, NULL);
+		if (i)
+			sluice_close(w[i].s);
+	}
+	pthread_mutex_destroy(&j.lock);
+}
+
 int cmd_put(struct cli *c)
 {
 	struct items it = { 0 };
@@ -103,7 +215,7 @@ int cmd_put(struct cli *c)
 	const char *name;
 	uint64_t t0;
 	size_t ok = 0;
-	int rc = 0, failed = 0;
+	int rc = 0, failed = 0, *result;
 
 	if (c->n_args != 2)
 		return 2;
@@ -140,37 +252,27 @@ int cmd_put(struct cli *c)
 	}
 	progress_init(&pg, c->json ? 0 : c->progress, it.bytes);
 	t0 = mono_ms();
+	result = calloc(it.n + 1, sizeof(*result));
+	if (!result) {
+		items_free(&it);
+		return cli_error("out of memory");
+	}
+	put_all(c, ns, &it, &pg, result);
 	if (c->json)
 		printf("[");
 	for (size_t i = 0; i < it.n; i++) {
-		int fd = open(it.v[i].path, O_RDONLY | O_CLOEXEC);
-
-		pg.label = it.v[i].name;
-		if (fd < 0) {
-			rc = -errno;
-			cli_error("%s: %s", it.v[i].path, strerror(errno));
-		} else {
-			rc = sluice_put_fd(c->s, ns, it.v[i].name, fd, it.v[i].size, c->tags,
-					   c->n_tags, progress_cb, &pg);
-			close(fd);
-			if (rc) {
-				if (pg.on)
-					fputc('\n', stderr);
-				cli_error("put %s/%s: %s", ns, it.v[i].name, sluice_last_error(c->s));
-			}
-		}
-		pg.base += it.v[i].size;
-		failed += rc != 0;
-		ok += rc == 0;
+		failed += result[i] != 0;
+		ok += result[i] == 0;
 		if (c->json) {
 			printf("%s{\"object\":", i ? "," : "");
 			json_str(stdout, ns);
 			printf(",\"name\":");
 			json_str(stdout, it.v[i].name);
 			printf(",\"size\":%llu,\"ok\":%s}", (unsigned long long)it.v[i].size,
-			       rc ? "false" : "true");
+			       result[i] ? "false" : "true");
 		}
 	}
+	free(result);
 	progress_end(&pg);
 	if (c->json) {
 		printf("]\n");
@@ -218,10 +320,8 @@ int cmd_get(struct cli *c)
 		progress_init(&pg, c->out ? c->progress : 0, 0);
 		pg.label = name;
 		rc = sluice_get_fd(c->s, ns, name, fd, progress_cb, &pg);
-		if (!rc && pg.on) {
-			/* Total is known only once the object is open: draw the end state. */
-			pg.total = pg.base;
-		}
+		if (!rc)
+			progress_end(&pg);
 	}
 	if (c->out && close(fd) < 0 && !rc)
 		rc = -errno;

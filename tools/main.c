@@ -37,9 +37,10 @@ static const struct command commands[] = {
 	  "Create or list namespaces. Tags given here are the defaults of every object\n"
 	  "in the namespace; classification defaults to internal." },
 	{ "put", cmd_put,
-	  "sluice put SOURCE NS[/NAME] [--tag K=V]... [--progress | --no-progress]\n\n"
-	  "Ingest a file as NS/NAME, or a folder recursively as NS/NAME/<relative path>.\n"
-	  "An object becomes visible only once every replica of every shard is on disk." },
+	  "sluice put SOURCE NS[/NAME] [--tag K=V]... [--jobs N] [--progress | --no-progress]\n\n"
+	  "Ingest a file as NS/NAME, or a folder recursively as NS/NAME/<relative path>,\n"
+	  "N files at a time (default 4). An object becomes visible only once every\n"
+	  "replica of every shard is on disk." },
 	{ "get", cmd_get,
 	  "sluice get NS/NAME [-o FILE] [--offset N] [--length N] [--purpose P]\n\n"
 	  "Read an object (to stdout without -o). The read is granted for the declared\n"
@@ -168,7 +169,7 @@ static int add_list(const char **list, size_t *n, const char *v)
 int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
-	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS };
+	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS };
 	static const struct option opts[] = {
 		{ "credentials", required_argument, 0, 'c' },
 		{ "meta", required_argument, 0, 'm' },
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, 0, 'o' },
 		{ "progress", no_argument, 0, O_PROGRESS },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "jobs", required_argument, 0, O_JOBS },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli c = { 0 };
@@ -200,6 +202,7 @@ int main(int argc, char **argv)
 	c.meta = getenv("SLUICE_META");
 	c.purpose = getenv("SLUICE_PURPOSE") ? getenv("SLUICE_PURPOSE") : "inference";
 	c.progress = -1;
+	c.jobs = 4;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:m:p:o:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {
@@ -228,6 +231,13 @@ int main(int argc, char **argv)
 		case O_REMOVE: rc = add_list(c.remove, &c.n_remove, optarg); break;
 		case O_PROGRESS: c.progress = 1; break;
 		case O_NOPROGRESS: c.progress = 0; break;
+		case O_JOBS:
+			if (parse_u64(optarg, &v) || v < 1 || v > SL_CLI_MAX_JOBS) {
+				cli_error("--jobs takes 1 to %d", SL_CLI_MAX_JOBS);
+				return 2;
+			}
+			c.jobs = (int)v;
+			break;
 		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH:
 			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
 						       opt == O_LIMIT) && v > UINT32_MAX)) {

@@ -95,7 +95,8 @@ void progress_cb(void *arg, uint64_t done, uint64_t total)
 	struct progress *p = arg;
 	uint64_t t = now_ms();
 
-	(void)total;
+	if (!p->total)
+		p->total = total; /* a read learns its size once the object is open */
 	if (!p->on || (t - p->last_ms < 100 && p->base + done < p->total))
 		return;
 	p->last_ms = t;

@@ -45,9 +45,9 @@ int sl_audit_open(struct sl_meta *m)
 	return rc;
 }
 
-int sl_audit_append(struct sl_meta *m, Sluice__AuditRecord *rec)
+int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with)
 {
-	struct sl_batch *b = sl_batch_new();
+	struct sl_batch *b = with ? with : sl_batch_new();
 	struct sl_key k;
 	uint8_t *buf = NULL, prev[32];
 	size_t len;
@@ -67,6 +67,7 @@ int sl_audit_append(struct sl_meta *m, Sluice__AuditRecord *rec)
 	sluice__audit_record__pack(rec, buf);
 	sl_key_u64(sl_key_reset(&k), rec->seq);
 	sl_batch_put(b, m->cat, SL_CF_AUDIT, k.b, k.len, buf, len);
+	/* The change and its record land together, or neither does. */
 	rc = sl_catalog_commit(m->cat, b);
 	if (!rc) {
 		m->audit_seq = rec->seq;
@@ -78,6 +79,7 @@ out:
 	pthread_mutex_unlock(&m->audit_lock);
 	rec->prev_hash = (ProtobufCBinaryData){ 0, NULL };
 	free(buf);
-	sl_batch_free(b);
+	if (!with)
+		sl_batch_free(b);
 	return rc;
 }

@@ -19,11 +19,24 @@
 #define SL_SHARD_SIZE_MIN 4096u
 #define SL_SHARD_SIZE_MAX (16u << 20)
 
+/* Commits b together with the audit record of `name` created by the caller. */
+static int commit_created(struct sl_meta *m, struct sl_batch *b, const char *event,
+			  uint64_t tenant, const struct sl_caller *c, const char *name)
+{
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+
+	a.event = (char *)event;
+	a.tenant_id = tenant;
+	a.principal_id = c->p->id;
+	a.object = (char *)name;
+	a.decision = (char *)"done";
+	return sl_audit_commit(m, &a, b);
+}
+
 int sl_h_tenant_create(struct sl_meta *m, const struct sl_caller *c,
 		       const Sluice__TenantCreateReq *req, struct sl_reply *r)
 {
 	Sluice__Tenant t = SLUICE__TENANT__INIT;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
 	uint64_t id, be;
@@ -55,17 +68,11 @@ int sl_h_tenant_create(struct sl_meta *m, const struct sl_caller *c,
 	sl_batch_put(b, m->cat, SL_CF_TENANTS, k.b, k.len, &be, 8);
 	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'i'), t.id);
 	rc = sl_batch_put_msg(b, m->cat, SL_CF_TENANTS, k.b, k.len, &t.base);
-	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	rc = rc ? rc : commit_created(m, b, "tenant.create", t.id, c, req->name);
 	if (rc) {
 		sl_fail(r, rc, "catalog write failed");
 		goto out;
 	}
-	a.event = (char *)"tenant.create";
-	a.tenant_id = t.id;
-	a.principal_id = c->p->id;
-	a.object = req->name;
-	a.decision = (char *)"done";
-	sl_audit_append(m, &a);
 	rc = sl_reply_pack(r, &t.base);
 out:
 	pthread_mutex_unlock(&m->mutate_lock);
@@ -115,7 +122,6 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 {
 	static const char *const roles[] = { "admin", "writer", "reader", NULL };
 	Sluice__Principal p = SLUICE__PRINCIPAL__INIT;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	uint8_t secret[SL_KEY_LEN], kid[8];
 	char key_id[24], kh[17];
 	struct sl_batch *b = NULL;
@@ -171,17 +177,11 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 	sl_batch_put(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, key_id, strlen(key_id));
 	sl_key_str(sl_key_tag(sl_key_reset(&k), 'k'), key_id);
 	rc = sl_batch_put_msg(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, &p.base);
-	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	rc = rc ? rc : commit_created(m, b, "principal.create", tenant, c, req->name);
 	if (rc) {
 		sl_fail(r, rc, "catalog write failed");
 		goto out;
 	}
-	a.event = (char *)"principal.create";
-	a.tenant_id = tenant;
-	a.principal_id = c->p->id;
-	a.object = req->name;
-	a.decision = (char *)"done";
-	sl_audit_append(m, &a);
 	/* The one time the secret leaves sluice-meta: in this reply. */
 	rc = sl_reply_pack(r, &p.base);
 out:
@@ -218,7 +218,6 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 {
 	Sluice__Namespace ns = SLUICE__NAMESPACE__INIT, *old = NULL;
 	Sluice__Tag cls = SLUICE__TAG__INIT, **tags = NULL;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
 	uint64_t tenant;
@@ -281,17 +280,11 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 	ns.id = sl_batch_alloc_id(b, m->cat);
 	sl_key_str(sl_key_u64(sl_key_reset(&k), tenant), req->name);
 	rc = sl_batch_put_msg(b, m->cat, SL_CF_NAMESPACES, k.b, k.len, &ns.base);
-	rc = rc ? rc : sl_catalog_commit(m->cat, b);
+	rc = rc ? rc : commit_created(m, b, "namespace.create", tenant, c, req->name);
 	if (rc) {
 		sl_fail(r, rc, "catalog write failed");
 		goto out;
 	}
-	a.event = (char *)"namespace.create";
-	a.tenant_id = tenant;
-	a.principal_id = c->p->id;
-	a.object = req->name;
-	a.decision = (char *)"done";
-	sl_audit_append(m, &a);
 	rc = sl_reply_pack(r, &ns.base);
 out:
 	pthread_mutex_unlock(&m->mutate_lock);

@@ -305,13 +305,6 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	object_key(&k, o->tenant_id, o->ns_id, o->name);
 	rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
-	rc = rc ? rc : sl_catalog_commit(m->cat, b);
-	/* The request owns sha256's bytes: unlink them before o is freed. */
-	o->sha256 = (ProtobufCBinaryData){ 0, NULL };
-	if (rc) {
-		sl_fail(r, rc, "catalog write failed");
-		goto out;
-	}
 	snprintf(what, sizeof(what), "%s/%s", o->ns, o->name);
 	a.event = (char *)"object.put";
 	a.tenant_id = o->tenant_id;
@@ -321,8 +314,15 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	a.decision = (char *)"done";
 	a.tags = o->tags;
 	a.n_tags = o->n_tags;
-	sl_audit_append(m, &a);
+	rc = rc ? rc : sl_audit_commit(m, &a, b);
+	if (rc) {
+		o->sha256 = (ProtobufCBinaryData){ 0, NULL };
+		sl_fail(r, rc, "catalog write failed");
+		goto out;
+	}
 	rc = sl_reply_pack(r, &o->base);
+	/* The request owns sha256's bytes: unlink them before o is freed. */
+	o->sha256 = (ProtobufCBinaryData){ 0, NULL };
 out:
 	pthread_mutex_unlock(&m->mutate_lock);
 	sl_batch_free(b);
@@ -410,7 +410,7 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	a.cap_id = decision ? 0 : cap_id;
 	a.tags = plan.object->tags;
 	a.n_tags = plan.object->n_tags;
-	rc = sl_audit_append(m, &a);
+	rc = sl_audit_commit(m, &a, NULL);
 	if (rc) {
 		/* No record, no read. */
 		rc = sl_fail(r, -EIO, "audit log unavailable");
@@ -539,19 +539,18 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		o->tag_epoch++;
 		object_key(&k, o->tenant_id, o->ns_id, o->name);
 		rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
-		rc = rc ? rc : sl_catalog_commit(m->cat, b);
+		snprintf(what, sizeof(what), "%s/%s", req->ns, req->name);
+		a.event = (char *)"object.tags";
+		a.tenant_id = o->tenant_id;
+		a.principal_id = c->p->id;
+		a.object = what;
+		a.object_id = o->id;
+		a.decision = (char *)"done";
+		a.reason = change;
+		a.tags = merged;
+		a.n_tags = n_merged;
+		rc = rc ? rc : sl_audit_commit(m, &a, b);
 		if (!rc) {
-			snprintf(what, sizeof(what), "%s/%s", req->ns, req->name);
-			a.event = (char *)"object.tags";
-			a.tenant_id = o->tenant_id;
-			a.principal_id = c->p->id;
-			a.object = what;
-			a.object_id = o->id;
-			a.decision = (char *)"done";
-			a.reason = change;
-			a.tags = merged;
-			a.n_tags = n_merged;
-			sl_audit_append(m, &a);
 			rc = sl_reply_pack(r, &o->base);
 		} else {
 			sl_fail(r, rc, "catalog write failed");

@@ -121,8 +121,12 @@ int sl_meta_bootstrap(struct sl_meta *m);
 
 /* audit.c */
 int sl_audit_open(struct sl_meta *m);
-/* Appends rec (seq, time and prev_hash are filled in), synced. */
-int sl_audit_append(struct sl_meta *m, Sluice__AuditRecord *rec);
+/*
+ * Adds rec (seq, time and prev_hash are filled in) to the batch `with` and
+ * commits it, synced: a change and its audit record are one atomic write.
+ * `with` NULL commits the record alone. The caller still frees `with`.
+ */
+int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
 
 /* registry.c */
 int sl_registry_load(struct sl_meta *m);
