@@ -30,16 +30,16 @@ int sl_frame_hdr_decode(const uint8_t *buf, size_t len, size_t max_len, struct s
 	memcpy(&magic, buf, 4);
 	if (be32toh(magic) != SL_FRAME_MAGIC)
 		return -EPROTO;
-	if (buf[4] != SL_FRAME_VERSION)
-		return -EPROTONOSUPPORT;
 	memcpy(&type, buf + 6, 2);
 	memcpy(&length, buf + 8, 4);
 	memcpy(&id, buf + 12, 8);
+	h->type = be16toh(type);
+	h->req_id = be64toh(id);
+	if (buf[4] != SL_FRAME_VERSION)
+		return -EPROTONOSUPPORT;
 	h->version = buf[4];
 	h->flags = buf[5];
-	h->type = be16toh(type);
 	h->length = be32toh(length);
-	h->req_id = be64toh(id);
 	if (h->length > max_len)
 		return -EMSGSIZE;
 	return 0;

@@ -33,8 +33,9 @@ void sl_frame_hdr_encode(const struct sl_frame_hdr *h, uint8_t out[SL_FRAME_HDR_
 
 /*
  * Parses and checks a header: -EPROTO on a bad magic, -EPROTONOSUPPORT on an
- * unknown version, -EMSGSIZE when length exceeds max_len. On error *h is left
- * partially filled and must not be used.
+ * unknown version (type and req_id are filled in, so a refusal can name the
+ * request), -EMSGSIZE when length exceeds max_len (every field is filled in).
+ * On -EPROTO *h must not be used.
  */
 int sl_frame_hdr_decode(const uint8_t *buf, size_t len, size_t max_len, struct sl_frame_hdr *h);
 

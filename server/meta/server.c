@@ -18,7 +18,8 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
-#define SL_META_IDLE_MS (10u * 60u * 1000u)
+/* An idle connection is closed after this; clients reconnect on their next call. */
+#define SL_META_IDLE_MS (120u * 1000u)
 #define SL_META_IO_MS 10000u
 
 typedef int (*handler_fn)(struct sl_meta *m, const struct sl_caller *c,
@@ -122,6 +123,14 @@ static void *conn_main(void *arg)
 		int rc = sl_frame_recv(fd, &h, &payload, sl_mono_ms() + SL_META_IDLE_MS);
 
 		if (rc) {
+			if (rc == -EPROTONOSUPPORT) {
+				/* Say why before hanging up: the header layout is stable. */
+				struct sl_reply r = { 0 };
+
+				sl_fail(&r, rc, "unsupported protocol version (this server speaks %d)",
+					SL_FRAME_VERSION);
+				send_reply(fd, h.type, h.req_id, &r);
+			}
 			if (rc != -ECONNRESET && !m->stopping)
 				SL_DEBUG("connection closed: %s", strerror(-rc));
 			break;
@@ -131,23 +140,27 @@ static void *conn_main(void *arg)
 		if (rc)
 			break;
 	}
+	/* The peer learns now; the descriptor is closed when the thread is reaped. */
+	shutdown(fd, SHUT_RDWR);
 	return NULL;
 }
 
-/* Reaps finished connection threads; called with conns_lock held. */
+/* Reaps every finished connection thread and returns a free slot, or -1.
+ * Called with conns_lock held. */
 static int find_slot(struct sl_meta *m)
 {
+	int free_slot = -1;
+
 	for (int i = 0; i < SL_META_MAX_CONNS; i++) {
-		if (m->conn_fds[i] == -1)
-			return i;
 		if (m->conn_fds[i] >= 0 && pthread_tryjoin_np(m->conn_threads[i], NULL) == 0) {
 			close(m->conn_fds[i]);
 			m->conn_fds[i] = -1;
 			m->n_conns_live--;
-			return i;
 		}
+		if (m->conn_fds[i] == -1 && free_slot < 0)
+			free_slot = i;
 	}
-	return -1;
+	return free_slot;
 }
 
 int sl_meta_serve(struct sl_meta *m)
