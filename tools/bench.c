@@ -13,12 +13,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric.h"
+#include "sl_time.h"
 #include "sluice.h"
 
 static double now(void)
@@ -50,6 +53,95 @@ static uint64_t rnd(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
+}
+
+/*
+ * The raw fabric baseline: RMA writes of `block` bytes from one endpoint to
+ * another in this process, `depth` in flight, both sides polled by this
+ * thread (as the server and the client would). Returns MiB/s, or -1.
+ */
+struct rma_op {
+	struct fi_context2 ctx;
+	int done;
+};
+
+struct target {
+	struct sl_fabric *f;
+	volatile int stop;
+};
+
+/* The target side must be polled for its connection and RMA to progress. */
+static void *target_main(void *arg)
+{
+	struct target *t = arg;
+	struct sl_fabric_event ev[16];
+
+	while (!t->stop)
+		sl_fabric_poll(t->f, ev, 16, 1);
+	return NULL;
+}
+
+static double raw_rma_mib_s(const char *provider, size_t block, int depth, size_t total)
+{
+	struct sl_fabric a, b;
+	struct sl_fabric_mr ma, mb;
+	struct rma_op ops[16];
+	struct target tgt = { &b, 0 };
+	pthread_t thread;
+	uint8_t *src = NULL, *dst = NULL;
+	fi_addr_t to_b;
+	size_t sent = 0, done = 0;
+	double t0, mib = -1;
+
+	if (depth > 16 || posix_memalign((void **)&src, 4096, block) ||
+	    posix_memalign((void **)&dst, 4096, block * (size_t)depth))
+		return -1;
+	memset(src, 7, block);
+	if (sl_fabric_open(&a, provider, "127.0.0.1", NULL) ||
+	    sl_fabric_open(&b, provider, "127.0.0.1", NULL))
+		return -1;
+	if (sl_fabric_mr_reg(&a, src, block, FI_WRITE, &ma) ||
+	    sl_fabric_mr_reg(&b, dst, block * (size_t)depth, FI_REMOTE_WRITE, &mb) ||
+	    sl_fabric_av_insert(&a, b.addr, b.addr_len, &to_b))
+		goto out;
+	if (pthread_create(&thread, NULL, target_main, &tgt))
+		goto out;
+	for (int i = 0; i < depth; i++)
+		ops[i].done = 1;
+	t0 = now();
+	while (done < total && mib == -1) {
+		struct sl_fabric_event ev[16];
+		int n;
+
+		for (int i = 0; i < depth && sent < total; i++) {
+			if (!ops[i].done)
+				continue;
+			ops[i].done = 0;
+			if (sl_fabric_write(&a, src, block, ma.desc, to_b,
+					    sl_fabric_mr_raddr(&b, &mb, dst + (size_t)i * block), mb.key,
+					    &ops[i], sl_mono_ms() + 5000)) {
+				mib = -2; /* a post failed: give up */
+				break;
+			}
+			sent += block;
+		}
+		n = sl_fabric_poll(&a, ev, 16, 0);
+		for (int i = 0; i < n; i++) {
+			((struct rma_op *)ev[i].ctx)->done = 1;
+			done += block;
+		}
+	}
+	mib = mib == -1 ? (double)total / (1 << 20) / (now() - t0) : -1;
+	tgt.stop = 1;
+	pthread_join(thread, NULL);
+out:
+	sl_fabric_mr_close(&ma);
+	sl_fabric_mr_close(&mb);
+	sl_fabric_close(&a);
+	sl_fabric_close(&b);
+	free(src);
+	free(dst);
+	return mib;
 }
 
 static void die(sluice_session *s, int rc, const char *what)
@@ -215,6 +307,15 @@ int main(int argc, char **argv)
 	printf("local.create.small.fsync   %10.0f files/s\n", fs_small);
 	printf("local.read.seq.warm        %10.1f MiB/s    (pread, page cache)\n", fs_seq);
 	printf("local.read.rand4k.qd1      %10.0f IOPS     (pread, page cache)\n", fs_iops);
+	{
+		double rma1 = raw_rma_mib_s("tcp;ofi_rxm", 1u << 20, 1, (size_t)size);
+		double rma16 = raw_rma_mib_s("tcp;ofi_rxm", 1u << 20, 16, (size_t)size);
+
+		printf("fabric.rma_write.1m.qd1    %10.1f MiB/s    (tcp;ofi_rxm, same process)\n", rma1);
+		printf("fabric.rma_write.1m.qd16   %10.1f MiB/s\n", rma16);
+		printf("ratio.read.seq.vs_rma      %10.2f  sluice / raw RMA write, 1 in flight\n",
+		       sl_seq / rma1);
+	}
 	printf("ratio.ingest.small         %10.2f  sluice / local fsync'd files\n", sl_small / fs_small);
 	printf("ratio.read.seq.warm        %10.2f  sluice / local pread\n", sl_seq / fs_seq);
 	printf("ratio.read.rand4k.qd1      %10.2f  sluice / local pread\n", sl_iops / fs_iops);

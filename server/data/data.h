@@ -31,11 +31,27 @@ struct sl_data_config {
 	uint32_t max_shard;
 };
 
-enum sl_slot_state { SL_SLOT_RECV, SL_SLOT_RMA, SL_SLOT_REPLY, SL_SLOT_IDLE };
+enum sl_slot_state {
+	SL_SLOT_RECV,     /* a receive is posted */
+	SL_SLOT_RMA,      /* an RMA read or write is in flight; the reply follows it */
+	SL_SLOT_REPLY,    /* the reply is in flight */
+	SL_SLOT_SERVING,  /* RMA write and reply in flight together (ordered provider) */
+	SL_SLOT_IDLE
+};
 
-/* One request in flight. The context must come first (libfabric contract). */
-struct sl_slot {
+struct sl_slot;
+
+/* An operation's libfabric context (which must come first) and its slot. */
+struct sl_slot_op {
 	struct fi_context2 ctx;
+	struct sl_slot *slot;
+};
+
+/* One request in flight. */
+struct sl_slot {
+	struct sl_slot_op op;       /* receive, RMA, or reply */
+	struct sl_slot_op reply_op; /* the reply posted behind an RMA write */
+	int pending;                /* completions awaited in SL_SLOT_SERVING */
 	enum sl_slot_state state;
 	int index;
 	uint16_t type;
@@ -57,6 +73,7 @@ struct sl_data {
 	struct sl_fabric_mr msg_mr, data_mr;
 	uint8_t *msg_slab, *data_slab;
 	size_t data_stride;
+	int saw_ordered; /* a send posted after an RMA write arrives after its data */
 	struct sl_slot *slots;
 	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;
