@@ -61,7 +61,7 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 }
 
 struct cred {
-	char meta[256], key_id[64], secret[128];
+	char meta[256], key_id[64], secret[128], provider[64];
 };
 
 static int on_cred(void *user, const char *section, const char *name, const char *value)
@@ -76,6 +76,8 @@ static int on_cred(void *user, const char *section, const char *name, const char
 		snprintf(c->key_id, sizeof(c->key_id), "%s", value);
 	else if (strcmp(name, "secret") == 0)
 		snprintf(c->secret, sizeof(c->secret), "%s", value);
+	else if (strcmp(name, "provider") == 0)
+		snprintf(c->provider, sizeof(c->provider), "%s", value);
 	return 1;
 }
 
@@ -96,6 +98,9 @@ int sluice_open_file(const char *path, const char *meta, const char *purpose,
 	o.key_id = c.key_id;
 	o.secret = c.secret;
 	o.purpose = purpose;
+	/* The data-plane provider: SLUICE_PROVIDER, else the file's, else tcp;ofi_rxm. */
+	o.provider = getenv("SLUICE_PROVIDER") ? getenv("SLUICE_PROVIDER")
+					       : c.provider[0] ? c.provider : NULL;
 	rc = o.meta[0] ? sluice_open(&o, out) : -EINVAL;
 	OPENSSL_cleanse(c.secret, sizeof(c.secret));
 	return rc;

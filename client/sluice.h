@@ -82,7 +82,9 @@ typedef void (*sluice_progress_fn)(void *arg, uint64_t done, uint64_t total);
 int sluice_open(const struct sluice_opts *opts, sluice_session **out);
 /*
  * Opens a session from a credentials file (INI: [sluice] meta, key_id,
- * secret). meta, when non-NULL, overrides the file's address.
+ * secret, and optionally provider). meta, when non-NULL, overrides the
+ * file's address; the environment variable SLUICE_PROVIDER overrides the
+ * libfabric provider (default tcp;ofi_rxm).
  */
 int sluice_open_file(const char *path, const char *meta, const char *purpose,
 		     sluice_session **out);

@@ -120,6 +120,7 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   wipe) stop; rm -rf "$dir"; echo "removed $dir" ;;
-  -h|--help|"") sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  "") sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   *) echo "unknown command '$1' (start, stop, status, wipe)" >&2; exit 2 ;;
 esac

@@ -40,6 +40,6 @@ void sl_log_write(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* One fputs per line so concurrent threads do not interleave inside a line. */
+	/* One stdio call per line: concurrent threads do not interleave inside it. */
 	fprintf(stderr, "%s\n", line);
 }

@@ -7,7 +7,7 @@
  *
  * so the secret never crosses the wire and a captured request cannot be
  * replayed under another type, id or time. The server also refuses
- * timestamps outside SL_REQ_SKEW_MS and nonces it has seen (replay.c).
+ * timestamps outside SL_REQ_SKEW_MS and nonces it has seen (server/meta/auth.c).
  */
 #ifndef SL_REQSIGN_H
 #define SL_REQSIGN_H

@@ -100,32 +100,34 @@ int sl_rpc_call(struct sl_rpc_client *c, uint16_t type, const ProtobufCMessage *
 		return -ENOMEM;
 	protobuf_c_message_pack(req, body);
 	env.key_id = c->key_id;
-	env.timestamp_ms = sl_now_ms();
-	rc = sl_random_bytes(nonce, sizeof(nonce));
-	if (!rc)
-		rc = sl_reqsign_mac(c->secret, SL_KEY_LEN, type, id, env.timestamp_ms, nonce,
-				    c->key_id, body, body_len, mac);
-	if (rc)
-		goto out;
-	env.nonce = (ProtobufCBinaryData){ sizeof(nonce), nonce };
-	env.mac = (ProtobufCBinaryData){ sizeof(mac), mac };
 	env.body = (ProtobufCBinaryData){ body_len, body };
-	frame_len = sluice__signed__get_packed_size(&env);
-	rc = -EMSGSIZE;
-	if (frame_len > SL_FRAME_MAX)
-		goto out;
-	rc = -ENOMEM;
-	frame = malloc(frame_len);
-	if (!frame)
-		goto out;
-	sluice__signed__pack(&env, frame);
-
-	rc = exchange(c, type, id, frame, frame_len, &reply, &reply_len);
-	if (rc == -ECONNRESET || rc == -EPIPE) {
-		/* A kept-alive connection the server has since closed: try once more. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* Every attempt is signed afresh: a resent nonce would be a replay. */
+		env.timestamp_ms = sl_now_ms();
+		rc = sl_random_bytes(nonce, sizeof(nonce));
+		if (!rc)
+			rc = sl_reqsign_mac(c->secret, SL_KEY_LEN, type, id, env.timestamp_ms, nonce,
+					    c->key_id, body, body_len, mac);
+		if (rc)
+			goto out;
+		env.nonce = (ProtobufCBinaryData){ sizeof(nonce), nonce };
+		env.mac = (ProtobufCBinaryData){ sizeof(mac), mac };
+		frame_len = sluice__signed__get_packed_size(&env);
+		rc = -EMSGSIZE;
+		if (frame_len > SL_FRAME_MAX)
+			goto out;
+		free(frame);
+		rc = -ENOMEM;
+		frame = malloc(frame_len);
+		if (!frame)
+			goto out;
+		sluice__signed__pack(&env, frame);
+		rc = exchange(c, type, id, frame, frame_len, &reply, &reply_len);
+		/* A kept-alive connection the server has since closed: once more. */
+		if (rc != -ECONNRESET && rc != -EPIPE)
+			break;
 		close(c->fd);
 		c->fd = -1;
-		rc = exchange(c, type, id, frame, frame_len, &reply, &reply_len);
 	}
 	if (rc) {
 		transport_error(c, rc);

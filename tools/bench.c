@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 		t += lat[i];
 	sl_iops = (double)nrand / t;
 	qsort(lat, nrand, sizeof(*lat), cmp_double);
-	printf("sluice.ingest.small        %10.0f files/s  (%zu x %zu KiB, 3 replicas, fsync)\n",
+	printf("sluice.ingest.small        %10.0f files/s  (%zu x %zu KiB, one at a time)\n",
 	       sl_small, files, file_kib);
 	printf("sluice.ingest.large        %10.1f MiB/s    (%zu MiB object)\n", sl_ingest, size_mib);
 	printf("sluice.read.seq.warm       %10.1f MiB/s    (%zu MiB chunks)\n", sl_seq, chunk >> 20);

@@ -54,24 +54,24 @@ int cmd_tenant(struct cli *c)
 	return 2;
 }
 
-/* Writes a credentials file that `sluice -c FILE` and sluice_open_file() read. */
-static int write_credentials(const char *path, const char *meta, const char *tenant,
-			     const char *name, const char *key_id, const char *secret)
+/* Creates a credentials file (must not exist, mode 0600) for writing. */
+static FILE *credentials_create(const char *path, int *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f;
 
-	if (fd < 0)
-		return -errno;
+	*err = 0;
+	if (fd < 0) {
+		*err = errno;
+		return NULL;
+	}
 	f = fdopen(fd, "w");
 	if (!f) {
+		*err = errno;
 		close(fd);
-		return -errno;
+		unlink(path);
 	}
-	fprintf(f, "# sluice credentials: tenant %s, principal %s\n[sluice]\nmeta = %s\n"
-		   "key_id = %s\nsecret = %s\n",
-		tenant, name, meta, key_id, secret);
-	return fclose(f) ? -EIO : 0;
+	return f;
 }
 
 /* The metadata address a new credentials file should name. */
@@ -107,7 +107,8 @@ int cmd_principal(struct cli *c)
 {
 	struct sluice_principal_spec spec = { 0 };
 	char key_id[24], secret[65], meta[256];
-	int rc;
+	FILE *out = NULL;
+	int rc, err;
 
 	if (c->n_args != 2 || strcmp(c->args[0], "create") != 0)
 		return 2;
@@ -122,17 +123,30 @@ int cmd_principal(struct cli *c)
 	spec.clearance = c->clearance;
 	if (!c->n_roles)
 		return cli_error("give at least one --role (admin, writer, reader)") + 1;
-	rc = sluice_principal_create(c->s, &spec, key_id, secret);
-	if (rc)
-		return cli_fail(c, rc, "principal create");
+	/* Make sure the secret has somewhere to go before it is minted. */
 	if (c->out) {
 		if (meta_address(c, meta, sizeof(meta)))
 			return cli_error("cannot tell the metadata address: give --meta");
-		rc = write_credentials(c->out, meta, c->tenant ? c->tenant : "(own)", c->args[1],
-				       key_id, secret);
+		out = credentials_create(c->out, &err);
+		if (!out)
+			return cli_error("cannot create %s: %s", c->out, strerror(err));
+	}
+	rc = sluice_principal_create(c->s, &spec, key_id, secret);
+	if (rc) {
+		if (out) {
+			fclose(out);
+			unlink(c->out);
+		}
+		return cli_fail(c, rc, "principal create");
+	}
+	if (out) {
+		fprintf(out, "# sluice credentials: tenant %s, principal %s\n[sluice]\nmeta = %s\n"
+			     "key_id = %s\nsecret = %s\n",
+			c->tenant ? c->tenant : "(own)", c->args[1], meta, key_id, secret);
 		memset(secret, 0, sizeof(secret));
-		if (rc)
-			return cli_error("cannot write %s: %s", c->out, strerror(-rc));
+		if (fclose(out))
+			return cli_error("writing %s failed: the principal exists, its secret is lost",
+					 c->out);
 		if (c->json)
 			printf("{\"principal\":\"%s\",\"key_id\":\"%s\",\"credentials\":\"%s\"}\n",
 			       c->args[1], key_id, c->out);

@@ -264,7 +264,7 @@ int cmd_put(struct cli *c)
 		failed += result[i] != 0;
 		ok += result[i] == 0;
 		if (c->json) {
-			printf("%s{\"object\":", i ? "," : "");
+			printf("%s{\"namespace\":", i ? "," : "");
 			json_str(stdout, ns);
 			printf(",\"name\":");
 			json_str(stdout, it.v[i].name);

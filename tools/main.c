@@ -44,7 +44,8 @@ static const struct command commands[] = {
 	{ "get", cmd_get,
 	  "sluice get NS/NAME [-o FILE] [--offset N] [--length N] [--purpose P]\n\n"
 	  "Read an object (to stdout without -o). The read is granted for the declared\n"
-	  "purpose and checked against the object's tags; the SHA-256 is verified." },
+	  "purpose and checked against the object's tags. A whole-object read checks\n"
+	  "the SHA-256 end to end; every read checks the CRC32C of what it is served." },
 	{ "ls", cmd_ls,
 	  "sluice ls NS[/PREFIX] [--limit N] [--json]\n\n"
 	  "List objects whose names start with PREFIX." },

@@ -20,9 +20,9 @@ static int opt_set(struct sl_opt *o, const char *text)
 	unsigned long v;
 
 	if (o->type == SL_OPT_STR) {
-		if (strlen(text) >= SL_OPT_STR_MAX)
+		if (strlen(text) >= o->size)
 			return -ENAMETOOLONG;
-		strcpy(o->value, text);
+		memcpy(o->value, text, strlen(text) + 1);
 		return 0;
 	}
 	errno = 0;
@@ -55,7 +55,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	}
 	if (opt_set(o, value)) {
-		fprintf(stderr, "config: bad value '%s' for %s\n", value, name);
+		fprintf(stderr, "config: bad or too long value '%s' for %s\n", value, name);
 		c->rc = -EINVAL;
 		return 0;
 	}
@@ -107,7 +107,7 @@ int sl_config_load(struct sl_opt *opts, size_t n, const char *section, int argc,
 		const char *v = getenv(opts[i].env);
 
 		if (v && opt_set(&opts[i], v)) {
-			fprintf(stderr, "config: bad value '%s' in %s\n", v, opts[i].env);
+			fprintf(stderr, "config: bad or too long value '%s' in %s\n", v, opts[i].env);
 			return -EINVAL;
 		}
 	}
@@ -139,7 +139,7 @@ int sl_config_load(struct sl_opt *opts, size_t n, const char *section, int argc,
 			return -EINVAL;
 		}
 		if (opt_set(o, val)) {
-			fprintf(stderr, "bad value '%s' for --%s\n", val, o->name);
+			fprintf(stderr, "bad or too long value '%s' for --%s\n", val, o->name);
 			return -EINVAL;
 		}
 	}

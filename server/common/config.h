@@ -15,12 +15,17 @@ struct sl_opt {
 	const char *name;    /* INI key in the server's section and --flag name */
 	const char *env;     /* environment variable, e.g. SLUICE_META_LISTEN */
 	enum sl_opt_type type;
-	void *value;         /* char[SL_OPT_STR_MAX] or uint32_t */
+	void *value;         /* a char array of `size` bytes, or a uint32_t */
+	size_t size;         /* for strings: sizeof the array (SL_OPT_STRING fills it) */
 	const char *def;     /* default, as text */
 	const char *help;
 };
 
-#define SL_OPT_STR_MAX 256
+/* Table helpers: the array's size travels with it, so no value overflows it. */
+#define SL_OPT_STRING(name, env, array, def, help) \
+	{ name, env, SL_OPT_STR, array, sizeof(array), def, help }
+#define SL_OPT_NUMBER(name, env, ptr, def, help) \
+	{ name, env, SL_OPT_U32, ptr, sizeof(uint32_t), def, help }
 
 /*
  * Loads opts: defaults, then `path` if non-NULL (section `section`), then the

@@ -4,8 +4,10 @@
  *   RECV -> (capability check, disk) -> RMA -> REPLY -> RECV
  * driven by completions from one CQ. Reads: io_uring from disk into the
  * slot's registered buffer, RMA write into the client's buffer, then a tagged
- * reply (tcp;ofi_rxm orders send after write). Writes: RMA read from the
- * client's buffer, CRC check, durable store, reply.
+ * reply; where the provider orders a send after a write (FI_ORDER_SAW, as
+ * tcp;ofi_rxm does) the reply is posted right behind the write (SERVING),
+ * elsewhere after the write completes. Writes: RMA read from the client's
+ * buffer, CRC check, durable store, reply.
  *
  * Every capability failure answers -EACCES, the same for all causes; the
  * cause is logged as an audit line.

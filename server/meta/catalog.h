@@ -65,7 +65,7 @@ void sl_batch_delete(struct sl_batch *b, struct sl_catalog *cat, enum sl_cf cf, 
 		     size_t klen);
 /*
  * Reserves the next id (tenants, principals, namespaces, objects share one
- * sequence) and records the new high-water mark in b, so the id is durable
+ * sequence) and records the next id to hand out in b, so the id is durable
  * exactly when the records that use it are.
  */
 uint64_t sl_batch_alloc_id(struct sl_batch *b, struct sl_catalog *cat);

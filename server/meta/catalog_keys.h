@@ -1,7 +1,9 @@
 /*
- * Catalog keys. Integers are big-endian so that keys sort numerically, and
- * every key of tenant data starts with the tenant id: nothing of one tenant
- * can be named from another.
+ * Catalog keys. Integers are big-endian so that keys sort numerically. Every
+ * key a name is looked up by starts with the tenant id (namespaces, visible
+ * objects, principal names), so nothing of one tenant can be named from
+ * another; pending objects and shards are keyed by object id, which only
+ * sluice-meta hands out, and principals by their key id.
  *
  *   tenants     "n" name              -> u64 tenant id
  *               "i" u64 id            -> Tenant
@@ -13,7 +15,7 @@
  *   shards      u64 object u32 index  -> Shard
  *   servers     u32 server id         -> DataServer
  *   audit       u64 sequence          -> AuditRecord
- *   default     "next_id"             -> u64, the id high-water mark
+ *   default     "next_id"             -> u64, the next id to hand out
  */
 #ifndef SL_CATALOG_KEYS_H
 #define SL_CATALOG_KEYS_H

@@ -136,6 +136,32 @@ const char *sl_tags_get(Sluice__Tag **tags, size_t n, const char *key)
 	return NULL;
 }
 
+static int pii_rank(const char *value)
+{
+	for (int i = 0; value && pii_values[i]; i++)
+		if (strcmp(pii_values[i], value) == 0)
+			return i;
+	return -1;
+}
+
+int sl_tags_lower(Sluice__Tag **cur, size_t n_cur, Sluice__Tag **set, size_t n_set,
+		  char **remove, size_t n_remove)
+{
+	const char *old_pii = sl_tags_get(cur, n_cur, "pii");
+	const char *new_pii = sl_tags_get(set, n_set, "pii");
+	int old_cls = sl_classification_rank(sl_tags_get(cur, n_cur, "classification"));
+	int new_cls = sl_classification_rank(sl_tags_get(set, n_set, "classification"));
+
+	if (new_cls >= 0 && new_cls < old_cls)
+		return 1;
+	if (new_pii && pii_rank(new_pii) < pii_rank(old_pii))
+		return 1;
+	for (size_t i = 0; old_pii && i < n_remove; i++)
+		if (strcmp(remove[i], "pii") == 0 && pii_rank(old_pii) > 0)
+			return 1;
+	return 0;
+}
+
 int sl_has_role(const Sluice__Principal *p, const char *role)
 {
 	for (size_t i = 0; i < p->n_roles; i++)

@@ -30,6 +30,13 @@ int sl_classification_rank(const char *value);
 /* The value of tag key in tags, or NULL. */
 const char *sl_tags_get(Sluice__Tag **tags, size_t n, const char *key);
 int sl_has_role(const Sluice__Principal *p, const char *role);
+/*
+ * 1 when setting `set` and removing `remove` would make a governed tag less
+ * restrictive: classification to a lower value, pii to a lower value or
+ * removed. Such changes need the admin (declassify) right.
+ */
+int sl_tags_lower(Sluice__Tag **cur, size_t n_cur, Sluice__Tag **set, size_t n_set,
+		  char **remove, size_t n_remove);
 
 /*
  * Decides whether p may read o for purpose. 0 allows; -EACCES denies and

@@ -20,6 +20,8 @@
 
 #define SL_OBJECT_SIZE_MAX (1ull << 40)
 #define SL_LIST_LIMIT 1000
+/* 64 Ki shards: about 1.5 MiB of plan, well inside SL_FRAME_MAX. */
+#define SL_OBJECT_SHARDS_MAX 65536u
 
 static int may_write(const struct sl_caller *c)
 {
@@ -158,6 +160,12 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 		goto out;
 	}
 	count = (req->size + ns->shard_size - 1) / ns->shard_size;
+	/* The plan and the commit travel in one frame each: bound their size. */
+	if (count > SL_OBJECT_SHARDS_MAX) {
+		rc = sl_fail(r, -EFBIG, "object too large for namespace %s: at most %u shards of %u bytes",
+			     req->ns, SL_OBJECT_SHARDS_MAX, ns->shard_size);
+		goto out;
+	}
 	n_live = sl_registry_live(m, live, SL_META_MAX_SERVERS);
 	if (count && n_live == 0) {
 		rc = sl_fail(r, -EHOSTDOWN, "no data servers are up");
@@ -483,7 +491,7 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 	struct sl_key k;
 	char what[1100], change[600];
 	size_t n_own = 0, n_merged;
-	int rc, old_rank, new_rank;
+	int rc;
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "changing tags needs the writer role");
@@ -501,10 +509,9 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 				   : sl_fail(r, rc, "catalog read failed");
 		goto out;
 	}
-	old_rank = sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification"));
-	new_rank = sl_classification_rank(sl_tags_get(req->set, req->n_set, "classification"));
-	if (new_rank >= 0 && new_rank < old_rank && !sl_has_role(c->p, "admin")) {
-		rc = sl_fail(r, -EPERM, "lowering classification needs the admin role");
+	if (sl_tags_lower(o->tags, o->n_tags, req->set, req->n_set, req->remove, req->n_remove) &&
+	    !sl_has_role(c->p, "admin")) {
+		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role");
 		goto out;
 	}
 	own = calloc(o->n_tags + 1, sizeof(*own));

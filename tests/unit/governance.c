@@ -359,3 +359,27 @@ Test(governance, read_denied_without_a_reading_role)
 	g.p.n_roles = 0;
 	cr_expect_eq(test_decide(&g, "analytics"), -EACCES);
 }
+
+Test(governance, lowering_a_governed_tag_is_detected)
+{
+	Sluice__Tag conf = SLUICE__TAG__INIT, intl = SLUICE__TAG__INIT, restr = SLUICE__TAG__INIT;
+	Sluice__Tag direct = SLUICE__TAG__INIT, none = SLUICE__TAG__INIT, team = SLUICE__TAG__INIT;
+	Sluice__Tag *cur[] = { &conf, &direct, &team };
+	Sluice__Tag *down_cls[] = { &intl }, *up_cls[] = { &restr }, *down_pii[] = { &none };
+	char *rm_pii[] = { (char *)"pii" }, *rm_team[] = { (char *)"team" };
+
+	conf.key = intl.key = restr.key = (char *)"classification";
+	conf.value = (char *)"confidential";
+	intl.value = (char *)"internal";
+	restr.value = (char *)"restricted";
+	direct.key = none.key = (char *)"pii";
+	direct.value = (char *)"direct";
+	none.value = (char *)"none";
+	team.key = (char *)"team";
+	team.value = (char *)"vision";
+	cr_assert(sl_tags_lower(cur, 3, down_cls, 1, NULL, 0));
+	cr_assert_not(sl_tags_lower(cur, 3, up_cls, 1, NULL, 0));
+	cr_assert(sl_tags_lower(cur, 3, down_pii, 1, NULL, 0));
+	cr_assert(sl_tags_lower(cur, 3, NULL, 0, rm_pii, 1));
+	cr_assert_not(sl_tags_lower(cur, 3, NULL, 0, rm_team, 1));
+}
