@@ -51,6 +51,13 @@ out=$("$build/tools/sluice-bench" -c "$work/bench.cred" -n b --size "$size" --fi
 echo "$out"
 sl_seq=$(echo "$out" | awk '/^sluice.read.seq.warm/ {print $2}')
 sl_rnd=$(echo "$out" | awk '/^sluice.read.rand4k.qd1/ {print $2}')
+echo "# the CLI ingesting a folder of $files files of 4 KiB, 4 at a time"
+mkdir -p "$work/folder"
+for ((i = 0; i < files; i++)); do head -c 4096 /dev/urandom > "$work/folder/f$i"; done
+t0=$(date +%s.%N)
+"${S[@]}" -c "$work/bench.cred" put "$work/folder" b/folder --jobs 4 --no-progress > /dev/null
+t1=$(date +%s.%N)
+awk -v n="$files" -v a="$t0" -v b="$t1" 'BEGIN { printf "cli.put.folder.4k.jobs4     %9.0f files/s\n", n / (b - a) }'
 awk -v a="$sl_seq" -v b="$(echo "$seq" | awk '{print $1/1024}')" \
   'BEGIN { printf "ratio.read.seq.vs_fio       %9.2f  sluice / fio sequential 1 MiB O_DIRECT\n", a / b }'
 awk -v a="$sl_rnd" -v b="$rnd" \
