@@ -140,10 +140,21 @@ out:
 
 int sl_io_write_full(int fd, const void *buf, size_t len, uint64_t deadline_ms)
 {
-	const uint8_t *p = buf;
+	struct iovec iov = { (void *)buf, len };
 
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return sl_io_writev_full(fd, &iov, 1, deadline_ms);
+}
+
+int sl_io_writev_full(int fd, struct iovec *iov, int iovcnt, uint64_t deadline_ms)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+
+	while (msg.msg_iovlen && msg.msg_iov->iov_len == 0) {
+		msg.msg_iov++;
+		msg.msg_iovlen--;
+	}
+	while (msg.msg_iovlen) {
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -155,8 +166,15 @@ int sl_io_write_full(int fd, const void *buf, size_t len, uint64_t deadline_ms)
 				return rc;
 			continue;
 		}
-		p += n;
-		len -= (size_t)n;
+		while (msg.msg_iovlen && (size_t)n >= msg.msg_iov->iov_len) {
+			n -= (ssize_t)msg.msg_iov->iov_len;
+			msg.msg_iov++;
+			msg.msg_iovlen--;
+		}
+		if (msg.msg_iovlen) {
+			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + n;
+			msg.msg_iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
@@ -191,37 +209,13 @@ int sl_frame_send(int fd, uint16_t type, uint64_t req_id, const void *payload, s
 	uint8_t hdr[SL_FRAME_HDR_LEN];
 	struct sl_frame_hdr h = { .type = type, .length = (uint32_t)len, .req_id = req_id };
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 
 	if (len > SL_FRAME_MAX)
 		return -EMSGSIZE;
 	sl_frame_hdr_encode(&h, hdr);
 	/* One sendmsg for header and payload: two writes would meet Nagle and
 	 * the peer's delayed ACK, a 40 ms stall per request. */
-	while (msg.msg_iovlen) {
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			int rc = wait_fd(fd, POLLOUT, deadline_ms);
-			if (rc)
-				return rc;
-			continue;
-		}
-		while (msg.msg_iovlen && (size_t)n >= msg.msg_iov->iov_len) {
-			n -= (ssize_t)msg.msg_iov->iov_len;
-			msg.msg_iov++;
-			msg.msg_iovlen--;
-		}
-		if (msg.msg_iovlen) {
-			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + n;
-			msg.msg_iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
+	return sl_io_writev_full(fd, iov, 2, deadline_ms);
 }
 
 int sl_frame_recv(int fd, struct sl_frame_hdr *h, uint8_t **payload, uint64_t deadline_ms)

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "frame.h"
 
@@ -21,6 +22,8 @@ int sl_tcp_connect(const char *addr, uint64_t deadline_ms);
 int sl_tcp_listen(const char *addr, uint16_t *bound_port);
 
 int sl_io_write_full(int fd, const void *buf, size_t len, uint64_t deadline_ms);
+/* Writes every byte of iov (which it consumes) with as few sendmsg calls as it can. */
+int sl_io_writev_full(int fd, struct iovec *iov, int iovcnt, uint64_t deadline_ms);
 int sl_io_read_full(int fd, void *buf, size_t len, uint64_t deadline_ms);
 
 /* Sends header + payload in one writev. */

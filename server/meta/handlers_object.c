@@ -39,6 +39,26 @@ static void object_key(struct sl_key *k, uint64_t tenant, uint64_t ns_id, const 
 	sl_key_str(sl_key_u64(sl_key_u64(sl_key_tag(sl_key_reset(k), 'c'), tenant), ns_id), name);
 }
 
+/* Commits b, which writes object o, with the audit record of `event` by the caller. */
+static int commit_object(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o,
+			 const struct sl_caller *c, const char *event, const char *reason)
+{
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	char what[1100];
+
+	snprintf(what, sizeof(what), "%s/%s", o->ns, o->name);
+	a.event = (char *)event;
+	a.tenant_id = o->tenant_id;
+	a.principal_id = c->p->id;
+	a.object = what;
+	a.object_id = o->id;
+	a.decision = (char *)"done";
+	a.reason = (char *)reason;
+	a.tags = o->tags;
+	a.n_tags = o->n_tags;
+	return sl_audit_commit(m, &a, b);
+}
+
 static int not_found(struct sl_reply *r, const char *ns, const char *name)
 {
 	return sl_fail(r, -ENOENT, "no such object: %s/%s", ns, name);
@@ -253,10 +273,8 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 {
 	Sluice__Object *o = NULL, *old = NULL;
 	Sluice__Shard **shards = NULL;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
-	char what[1100];
 	int rc;
 
 	if (!may_write(c))
@@ -313,16 +331,7 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	object_key(&k, o->tenant_id, o->ns_id, o->name);
 	rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
-	snprintf(what, sizeof(what), "%s/%s", o->ns, o->name);
-	a.event = (char *)"object.put";
-	a.tenant_id = o->tenant_id;
-	a.principal_id = c->p->id;
-	a.object = what;
-	a.object_id = o->id;
-	a.decision = (char *)"done";
-	a.tags = o->tags;
-	a.n_tags = o->n_tags;
-	rc = rc ? rc : sl_audit_commit(m, &a, b);
+	rc = rc ? rc : commit_object(m, b, o, c, "object.put", NULL);
 	if (rc) {
 		o->sha256 = (ProtobufCBinaryData){ 0, NULL };
 		sl_fail(r, rc, "catalog write failed");
@@ -486,10 +495,9 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 {
 	Sluice__Object *o = NULL;
 	Sluice__Tag **own = NULL, **merged = NULL;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
-	char what[1100], change[600];
+	char change[600];
 	size_t n_own = 0, n_merged;
 	int rc;
 
@@ -546,17 +554,7 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		o->tag_epoch++;
 		object_key(&k, o->tenant_id, o->ns_id, o->name);
 		rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
-		snprintf(what, sizeof(what), "%s/%s", req->ns, req->name);
-		a.event = (char *)"object.tags";
-		a.tenant_id = o->tenant_id;
-		a.principal_id = c->p->id;
-		a.object = what;
-		a.object_id = o->id;
-		a.decision = (char *)"done";
-		a.reason = change;
-		a.tags = merged;
-		a.n_tags = n_merged;
-		rc = rc ? rc : sl_audit_commit(m, &a, b);
+		rc = rc ? rc : commit_object(m, b, o, c, "object.tags", change);
 		if (!rc) {
 			rc = sl_reply_pack(r, &o->base);
 		} else {

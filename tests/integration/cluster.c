@@ -1,9 +1,14 @@
 /* The integration-test cluster harness; see cluster.h. */
 #include "cluster.h"
 
+#include "crypto.h"
+#include "rpc.h"
+#include "rpc_client.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ini.h>
 #include <liburing.h>
 #include <signal.h>
 #include <stdio.h>
@@ -323,4 +328,49 @@ int tc_run(char *const argv[], char *out, size_t out_len)
 	close(pipefd[0]);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct cred_keys {
+	char *key_id, *secret_hex;
+};
+
+static int on_cred(void *user, const char *section, const char *name, const char *value)
+{
+	struct cred_keys *k = user;
+
+	(void)section;
+	if (strcmp(name, "key_id") == 0)
+		snprintf(k->key_id, 64, "%s", value);
+	if (strcmp(name, "secret") == 0)
+		snprintf(k->secret_hex, 80, "%s", value);
+	return 1;
+}
+
+void tc_cred_key(const char *cred_path, char key_id[64], uint8_t secret[32])
+{
+	char hex[80] = "";
+	struct cred_keys k = { key_id, hex };
+
+	key_id[0] = '\0';
+	cr_assert_eq(ini_parse(cred_path, on_cred, &k), 0, "cannot read %s", cred_path);
+	cr_assert_eq(sl_hex_decode(hex, secret, 32), 0, "bad secret in %s", cred_path);
+}
+
+Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, const char *ns,
+				 const char *name)
+{
+	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	struct sl_rpc_client rpc;
+	char key_id[64];
+	uint8_t secret[32];
+
+	tc_cred_key(cred_path, key_id, secret);
+	sl_rpc_client_init(&rpc, c->meta_addr, key_id, secret, 5000);
+	req.ns = (char *)ns;
+	req.name = (char *)name;
+	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
+				 (ProtobufCMessage **)&plan), 0, "%s", rpc.error);
+	sl_rpc_client_close(&rpc);
+	return plan;
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "sluice.h"
+#include "sluice.pb-c.h"
 
 #define TC_MAX_DATA 4
 
@@ -50,6 +51,12 @@ sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char 
 			     const char *clearance, char *cred_out, size_t cred_len);
 /* Creates a namespace in the session's tenant. */
 void tc_ns(sluice_session *s, const char *ns, uint32_t shard_size);
+
+/* Reads a credentials file's key id and secret, for tests that speak the wire. */
+void tc_cred_key(const char *cred_path, char key_id[64], uint8_t secret[32]);
+/* Asks sluice-meta (as the principal of cred_path) for the plan of ns/name. */
+Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, const char *ns,
+				 const char *name);
 
 /* Fills buf with a reproducible pattern for seed. */
 void tc_fill(void *buf, size_t len, unsigned seed);

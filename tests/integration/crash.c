@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,21 +43,9 @@ static void restart_meta(void)
 	tc_wait_servers_up(&cl, 3);
 }
 
-static int on_cred(void *user, const char *section, const char *name, const char *value)
-{
-	char **kv = user;
-
-	(void)section;
-	if (strcmp(name, "key_id") == 0)
-		snprintf(kv[0], 64, "%s", value);
-	if (strcmp(name, "secret") == 0)
-		snprintf(kv[1], 80, "%s", value);
-	return 1;
-}
-
 Test(crash, pending_object_never_becomes_visible)
 {
-	char key_id[64], secret_hex[80], *kv[] = { key_id, secret_hex };
+	char key_id[64];
 	uint8_t secret[32];
 	struct sl_rpc_client rpc;
 	Sluice__PutBeginReq req = SLUICE__PUT_BEGIN_REQ__INIT;
@@ -66,8 +53,7 @@ Test(crash, pending_object_never_becomes_visible)
 	struct sluice_object *o = NULL, **list;
 	size_t n;
 
-	cr_assert_eq(ini_parse(cred, on_cred, kv), 0);
-	cr_assert_eq(sl_hex_decode(secret_hex, secret, 32), 0);
+	tc_cred_key(cred, key_id, secret);
 	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
 	req.ns = (char *)"data";
 	req.name = (char *)"half.bin";

@@ -6,7 +6,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,6 @@
 #include "fabric.h"
 #include "frame.h"
 #include "rpc.h"
-#include "rpc_client.h"
 #include "sl_time.h"
 
 static struct tcluster cl;
@@ -110,42 +108,6 @@ Test(governance, wrong_key_is_refused)
 }
 
 /* ---- raw data-plane requests with hand-made capabilities ---------------- */
-
-struct cred {
-	char key_id[64], secret[80];
-};
-
-static int on_cred(void *user, const char *section, const char *name, const char *value)
-{
-	struct cred *c = user;
-
-	if (strcmp(name, "key_id") == 0)
-		snprintf(c->key_id, sizeof(c->key_id), "%s", value);
-	if (strcmp(name, "secret") == 0)
-		snprintf(c->secret, sizeof(c->secret), "%s", value);
-	(void)section;
-	return 1;
-}
-
-/* Asks sluice-meta (as the principal of cred) for the plan of ns/name. */
-static Sluice__ObjectPlan *stat_plan(const char *cred_path, const char *ns, const char *name)
-{
-	struct cred c = { 0 };
-	struct sl_rpc_client rpc;
-	uint8_t secret[32];
-	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
-	Sluice__ObjectPlan *plan = NULL;
-
-	cr_assert_eq(ini_parse(cred_path, on_cred, &c), 0);
-	cr_assert_eq(sl_hex_decode(c.secret, secret, 32), 0);
-	sl_rpc_client_init(&rpc, cl.meta_addr, c.key_id, secret, 5000);
-	req.ns = (char *)ns;
-	req.name = (char *)name;
-	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
-				 (ProtobufCMessage **)&plan), 0, "%s", rpc.error);
-	sl_rpc_client_close(&rpc);
-	return plan;
-}
 
 struct op {
 	struct fi_context2 ctx;
@@ -250,8 +212,8 @@ Test(governance, data_servers_refuse_bad_capabilities_alike)
 
 	cr_assert_eq(sluice_put(alice, "datasets", "cap-target", "governed bytes", 14, NULL, 0), 0);
 	cr_assert_eq(sluice_put(bob, "datasets", "bobs", "bob's bytes", 11, NULL, 0), 0);
-	plan = stat_plan(alice_cred, "datasets", "cap-target");
-	bob_plan = stat_plan(bob_cred, "datasets", "bobs");
+	plan = tc_stat_plan(&cl, alice_cred, "datasets", "cap-target");
+	bob_plan = tc_stat_plan(&cl, bob_cred, "datasets", "bobs");
 	tenant = plan->object->tenant_id;
 	cr_assert_eq(sl_keyring_load(&real, cl.cluster_key, 1), 0);
 	cr_assert_eq(sl_random_bytes(secret, sizeof(secret)), 0);

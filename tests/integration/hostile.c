@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <endian.h>
 #include <errno.h>
-#include <ini.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +21,6 @@
 #include "net.h"
 #include "reqsign.h"
 #include "rpc.h"
-#include "rpc_client.h"
 #include "sl_time.h"
 
 static struct tcluster cl;
@@ -138,26 +136,10 @@ Test(hostile, malformed_frames_to_meta_are_refused)
 	still_serving();
 }
 
-struct creds {
-	char key_id[64], secret[80];
-};
-
-static int on_cred(void *user, const char *section, const char *name, const char *value)
-{
-	struct creds *c = user;
-
-	(void)section;
-	if (strcmp(name, "key_id") == 0)
-		snprintf(c->key_id, sizeof(c->key_id), "%s", value);
-	if (strcmp(name, "secret") == 0)
-		snprintf(c->secret, sizeof(c->secret), "%s", value);
-	return 1;
-}
-
 /* Sends one signed STAT with the given timestamp and nonce; returns the reply's err. */
 static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id)
 {
-	struct creds c = { 0 };
+	char key_id[64];
 	uint8_t secret[32], mac[32], body[256], env_buf[512], *reply = NULL;
 	Sluice__ObjectRef ref = SLUICE__OBJECT_REF__INIT;
 	Sluice__Signed env = SLUICE__SIGNED__INIT;
@@ -166,14 +148,13 @@ static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id
 	size_t blen, elen;
 	int err;
 
-	cr_assert_eq(ini_parse(cred, on_cred, &c), 0);
-	cr_assert_eq(sl_hex_decode(c.secret, secret, 32), 0);
+	tc_cred_key(cred, key_id, secret);
 	ref.ns = (char *)"data";
 	ref.name = (char *)"probe";
 	blen = sluice__object_ref__pack(&ref, body);
-	cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_STAT, id, ts, nonce, c.key_id, body, blen,
+	cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_STAT, id, ts, nonce, key_id, body, blen,
 				    mac), 0);
-	env.key_id = c.key_id;
+	env.key_id = key_id;
 	env.timestamp_ms = ts;
 	env.nonce = (ProtobufCBinaryData){ 16, (uint8_t *)nonce };
 	env.mac = (ProtobufCBinaryData){ 32, mac };
@@ -209,26 +190,6 @@ Test(hostile, replayed_and_stale_requests_are_refused)
 	still_serving();
 }
 
-/* Asks sluice-meta for the plan of data/probe as alice. */
-static Sluice__ObjectPlan *probe_plan(void)
-{
-	struct creds c = { 0 };
-	struct sl_rpc_client rpc;
-	uint8_t secret[32];
-	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
-	Sluice__ObjectPlan *plan = NULL;
-
-	cr_assert_eq(ini_parse(cred, on_cred, &c), 0);
-	cr_assert_eq(sl_hex_decode(c.secret, secret, 32), 0);
-	sl_rpc_client_init(&rpc, cl.meta_addr, c.key_id, secret, 5000);
-	req.ns = (char *)"data";
-	req.name = (char *)"probe";
-	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
-				 (ProtobufCMessage **)&plan), 0, "%s", rpc.error);
-	sl_rpc_client_close(&rpc);
-	return plan;
-}
-
 struct op {
 	struct fi_context2 ctx;
 	int done;
@@ -236,7 +197,7 @@ struct op {
 
 Test(hostile, garbage_to_data_servers_is_dropped)
 {
-	Sluice__ObjectPlan *plan = probe_plan();
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
 	Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
 	struct sl_frame_hdr h = { .type = SL_RPC_SHARD_READ, .req_id = 7 };
 	static const size_t sizes[] = { 1, 19, 20, 21, 100, 2047, 2048, 2049, 4000 };
