@@ -196,6 +196,14 @@ int cmd_ns(struct cli *c)
 	return 2;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct sluice_server_info *)a)->id;
+	uint32_t y = ((const struct sluice_server_info *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
 int cmd_servers(struct cli *c)
 {
 	struct sluice_server_info *list;
@@ -210,6 +218,7 @@ int cmd_servers(struct cli *c)
 	rc = sluice_servers(c->s, &list, &n);
 	if (rc)
 		return cli_fail(c, rc, "servers");
+	qsort(list, n, sizeof(*list), by_id);
 	if (c->json)
 		printf("[");
 	else
