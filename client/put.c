@@ -16,7 +16,7 @@
 #include "session_int.h"
 #include "sl_time.h"
 
-#define SL_PUT_WINDOW 4 /* shards staged and in flight at once */
+#define SL_PUT_WINDOW 4 /* shards per window; two windows alternate */
 
 struct source {
 	int fd;
@@ -48,60 +48,99 @@ static int source_read(struct source *src, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Sends one window of staged shards to all their replicas and waits. */
-static int send_window(sluice_session *s, const Sluice__ObjectPlan *plan, const fi_addr_t *fi,
-		       struct sl_fabric_mr *mr, uint8_t *stage, uint32_t first, uint32_t count,
-		       const uint32_t *crcs)
-{
+/* One window of staged shards and the transfers carrying it to its replicas. */
+struct window {
+	uint32_t first, count;
+	uint8_t *buf;
+	uint32_t crcs[SL_PUT_WINDOW];
 	struct sl_xfer *xs[SL_PUT_WINDOW * 16];
-	size_t n = 0;
-	int rc = 0;
+	size_t n;
+	int rc; /* a failure while posting */
+};
 
-	for (uint32_t i = first; i < first + count; i++) {
+/* Posts every replica write of window w; failures are kept in w->rc. */
+static void post_window(sluice_session *s, const Sluice__ObjectPlan *plan, const fi_addr_t *fi,
+			struct sl_fabric_mr *mr, struct window *w)
+{
+	w->n = 0;
+	w->rc = 0;
+	for (uint32_t i = w->first; i < w->first + w->count; i++) {
 		const Sluice__Shard *sh = plan->shards[i];
-		uint8_t *buf = stage + (size_t)(i - first) * plan->object->shard_size;
+		uint8_t *buf = w->buf + (size_t)(i - w->first) * plan->object->shard_size;
 
-		for (size_t r = 0; r < sh->n_servers && n < SL_PUT_WINDOW * 16; r++) {
+		for (size_t r = 0; r < sh->n_servers && w->n < SL_PUT_WINDOW * 16; r++) {
 			Sluice__ShardWriteReq req = SLUICE__SHARD_WRITE_REQ__INIT;
 			int at = sl_plan_server(plan, sh->servers[r]);
 			struct sl_xfer *x = sl_xfer_get(s);
 
 			if (!x || at < 0) {
-				rc = x ? -EPROTO : -EBUSY;
+				w->rc = x ? -EPROTO : -EBUSY;
 				if (x)
 					x->state = SL_XFER_FREE;
-				goto wait;
+				return;
 			}
 			req.capability = plan->capability;
 			req.object_id = plan->object->id;
 			req.index = i;
 			req.length = sh->length;
-			req.crc32c = crcs[i - first];
+			req.crc32c = w->crcs[i - w->first];
 			req.buf_addr = sl_fabric_mr_raddr(&s->fab, mr, buf);
 			req.buf_key = mr->key;
 			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
-			rc = sl_xfer_frame(s, x, SL_RPC_SHARD_WRITE, &req.base);
-			if (rc) {
+			w->rc = sl_xfer_frame(s, x, SL_RPC_SHARD_WRITE, &req.base);
+			if (w->rc) {
 				x->state = SL_XFER_FREE;
-				goto wait;
+				return;
 			}
 			x->user = (void *)(uintptr_t)sh->servers[r];
-			rc = sl_xfer_post(s, x, fi[at]);
-			xs[n++] = x;
-			if (rc)
-				goto wait;
+			w->xs[w->n++] = x;
+			w->rc = sl_xfer_post(s, x, fi[at]);
+			if (w->rc)
+				return;
 		}
 	}
-wait:
-	sl_xfer_wait(s, xs, n, sl_mono_ms() + s->timeout_ms);
-	for (size_t i = 0; i < n && !rc; i++)
-		if (xs[i]->result)
-			rc = sl_sess_fail(s, xs[i]->result, "data server %u did not store a shard: %s",
-					  (unsigned)(uintptr_t)xs[i]->user,
-					  strerror(-xs[i]->result));
+}
+
+/* Waits for window w; 0 when every replica of every shard is stored. */
+static int wait_window(sluice_session *s, struct window *w)
+{
+	int rc = w->rc;
+
+	sl_xfer_wait(s, w->xs, w->n, sl_mono_ms() + s->timeout_ms);
+	for (size_t i = 0; i < w->n && !rc; i++)
+		if (w->xs[i]->result)
+			rc = sl_sess_fail(s, w->xs[i]->result,
+					  "data server %u did not store a shard: %s",
+					  (unsigned)(uintptr_t)w->xs[i]->user,
+					  strerror(-w->xs[i]->result));
 	if (rc && !s->error[0])
 		sl_sess_fail(s, rc, "cannot send shards: %s", strerror(-rc));
+	w->n = 0;
 	return rc;
+}
+
+/* Reads window w's shards from the source, with their CRC32Cs, into the digest. */
+static int stage_window(sluice_session *s, const Sluice__ObjectPlan *plan, struct source *src,
+			EVP_MD_CTX *sha, struct window *w, Sluice__Shard *done,
+			Sluice__Shard **done_ptrs)
+{
+	for (uint32_t i = 0; i < w->count; i++) {
+		uint32_t idx = w->first + i;
+		const Sluice__Shard *sh = plan->shards[idx];
+		uint8_t *buf = w->buf + (size_t)i * plan->object->shard_size;
+		int rc = source_read(src, buf, sh->length);
+
+		if (rc)
+			return sl_sess_fail(s, rc, "reading the input failed: %s", strerror(-rc));
+		w->crcs[i] = sl_crc32c(0, buf, sh->length);
+		EVP_DigestUpdate(sha, buf, sh->length);
+		sluice__shard__init(&done[idx]);
+		done[idx].index = idx;
+		done[idx].length = sh->length;
+		done[idx].crc32c = w->crcs[i];
+		done_ptrs[idx] = &done[idx];
+	}
+	return 0;
 }
 
 static int put_source(sluice_session *s, const char *ns, const char *name, struct source *src,
@@ -117,9 +156,9 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	EVP_MD_CTX *sha = EVP_MD_CTX_new();
 	uint8_t digest[32], *stage = NULL;
 	fi_addr_t *fi = NULL;
-	uint32_t crcs[SL_PUT_WINDOW];
+	struct window win[2] = { { 0 }, { 0 } };
 	unsigned dlen = 32;
-	size_t stage_len;
+	size_t stage_len, window_len = 0;
 	int rc;
 
 	s->error[0] = '\0';
@@ -155,8 +194,9 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 		rc = rc ? rc : sl_plan_addrs(s, plan, fi);
 		if (rc)
 			goto out;
-		stage_len = (size_t)plan->object->shard_size *
-			    (plan->n_shards < SL_PUT_WINDOW ? plan->n_shards : SL_PUT_WINDOW);
+		window_len = (size_t)plan->object->shard_size *
+			     (plan->n_shards < SL_PUT_WINDOW ? plan->n_shards : SL_PUT_WINDOW);
+		stage_len = 2 * window_len;
 		if (posix_memalign((void **)&stage, 4096, stage_len)) {
 			stage = NULL;
 			rc = sl_sess_fail(s, -ENOMEM, "out of memory");
@@ -168,34 +208,41 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 			sl_sess_fail(s, rc, "cannot register the staging buffer");
 			goto out;
 		}
+		win[0].buf = stage;
+		win[1].buf = stage + window_len;
 	}
-	for (uint32_t first = 0; first < plan->n_shards; first += SL_PUT_WINDOW) {
-		uint32_t count = plan->n_shards - first;
+	/*
+	 * Two windows alternate: while one is on its way to the data servers,
+	 * the next is read from the source and checksummed.
+	 */
+	for (uint32_t first = 0, k = 0; first < plan->n_shards; first += SL_PUT_WINDOW, k++) {
+		struct window *w = &win[k % 2], *prev = k ? &win[(k + 1) % 2] : NULL;
 
-		if (count > SL_PUT_WINDOW)
-			count = SL_PUT_WINDOW;
-		for (uint32_t i = 0; i < count; i++) {
-			const Sluice__Shard *sh = plan->shards[first + i];
-			uint8_t *buf = stage + (size_t)i * plan->object->shard_size;
+		w->first = first;
+		w->count = plan->n_shards - first < SL_PUT_WINDOW ? plan->n_shards - first
+								    : SL_PUT_WINDOW;
+		rc = stage_window(s, plan, src, sha, w, done, done_ptrs);
+		if (prev && prev->count) {
+			int prc = wait_window(s, prev);
 
-			rc = source_read(src, buf, sh->length);
-			if (rc) {
-				sl_sess_fail(s, rc, "reading the input failed: %s", strerror(-rc));
-				goto out;
-			}
-			crcs[i] = sl_crc32c(0, buf, sh->length);
-			EVP_DigestUpdate(sha, buf, sh->length);
-			sluice__shard__init(&done[first + i]);
-			done[first + i].index = first + i;
-			done[first + i].length = sh->length;
-			done[first + i].crc32c = crcs[i];
-			done_ptrs[first + i] = &done[first + i];
+			rc = rc ? rc : prc;
+			prev->count = 0;
+			if (!prc && progress)
+				progress(arg, (uint64_t)first * plan->object->shard_size, size);
 		}
-		rc = send_window(s, plan, fi, &mr, stage, first, count, crcs);
+		if (rc)
+			goto out;
+		post_window(s, plan, fi, &mr, w);
+	}
+	if (plan->n_shards) {
+		struct window *last = &win[((plan->n_shards - 1) / SL_PUT_WINDOW) % 2];
+
+		rc = wait_window(s, last);
+		last->count = 0;
 		if (rc)
 			goto out;
 		if (progress)
-			progress(arg, src->off, size);
+			progress(arg, size, size);
 	}
 	EVP_DigestFinal_ex(sha, digest, &dlen);
 	commit.object_id = plan->object->id;
@@ -206,6 +253,10 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	if (!rc && progress && !plan->n_shards)
 		progress(arg, 0, 0);
 out:
+	/* Nothing may still read the staging buffer when it goes. */
+	for (int i = 0; i < 2; i++)
+		if (win[i].n)
+			sl_xfer_wait(s, win[i].xs, win[i].n, sl_mono_ms() + s->timeout_ms);
 	sl_fabric_mr_close(&mr);
 	free(stage);
 	free(fi);
