@@ -29,7 +29,8 @@
 	X(SET_TAGS, set_tags, 12, Sluice__SetTagsReq, Sluice__Object, set_tags_req, object)                  \
 	X(SERVER_LIST, server_list, 13, Sluice__Empty, Sluice__ServerListResp, empty, server_list_resp)         \
 	X(REGISTER, register, 14, Sluice__RegisterReq, Sluice__RegisterResp, register_req, register_resp)    \
-	X(HEARTBEAT, heartbeat, 15, Sluice__HeartbeatReq, Sluice__Empty, heartbeat_req, empty)
+	X(HEARTBEAT, heartbeat, 15, Sluice__HeartbeatReq, Sluice__HeartbeatResp, heartbeat_req,   \
+	  heartbeat_resp)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \

@@ -16,6 +16,7 @@
 
 #define SL_DATA_REQ_MAX 2048u
 #define SL_DATA_REPLY_MAX 64u
+#define SL_DATA_MAX_ACKS 256 /* deletions reported per heartbeat */
 
 struct sl_data_config {
 	uint32_t id;

@@ -1,8 +1,10 @@
 /*
  * Registration and heartbeats: a thread that tells sluice-meta who this data
- * server is (id, fabric address) and then that it is alive. When sluice-meta
- * does not know us (it restarted with a fresh registry), register again.
- * A sluice-meta that is down is retried quietly; serving goes on meanwhile.
+ * server is (id, fabric address) and then that it is alive. Heartbeat replies
+ * carry the shard replicas of abandoned ingests to delete; the next heartbeat
+ * reports them deleted. When sluice-meta does not know us (it restarted with
+ * a fresh registry), register again. A sluice-meta that is down is retried
+ * quietly; serving goes on meanwhile.
  */
 #include <errno.h>
 #include <string.h>
@@ -46,10 +48,58 @@ static int do_register(struct sl_data *d, struct sl_rpc_client *c, uint32_t *hb_
 	return 0;
 }
 
+/* Deletes the replicas sluice-meta handed out; keeps what was done to report. */
+static void do_drops(struct sl_data *d, const Sluice__HeartbeatResp *resp, Sluice__ShardRef *acks,
+		     size_t *n_acks)
+{
+	for (size_t i = 0; i < resp->n_drop && *n_acks < SL_DATA_MAX_ACKS; i++) {
+		const Sluice__ShardRef *r = resp->drop[i];
+		int rc = sl_shardstore_drop(&d->store, r->tenant_id, r->object_id, r->index);
+
+		if (rc) {
+			SL_WARN("deleting shard %llx.%u: %s", (unsigned long long)r->object_id,
+				r->index, strerror(-rc));
+			continue;
+		}
+		sluice__shard_ref__init(&acks[*n_acks]);
+		acks[*n_acks].tenant_id = r->tenant_id;
+		acks[*n_acks].object_id = r->object_id;
+		acks[*n_acks].index = r->index;
+		(*n_acks)++;
+	}
+	if (resp->n_drop)
+		SL_INFO("deleted %zu shard replicas of abandoned ingests", resp->n_drop);
+}
+
+static int heartbeat(struct sl_data *d, struct sl_rpc_client *c, Sluice__ShardRef *acks,
+		     size_t *n_acks)
+{
+	Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
+	Sluice__HeartbeatResp *resp = NULL;
+	Sluice__ShardRef *ptrs[SL_DATA_MAX_ACKS];
+	int rc;
+
+	hb.id = d->cfg.id;
+	for (size_t i = 0; i < *n_acks; i++)
+		ptrs[i] = &acks[i];
+	hb.dropped = ptrs;
+	hb.n_dropped = *n_acks;
+	rc = sl_rpc_call(c, SL_RPC_HEARTBEAT, &hb.base, &sluice__heartbeat_resp__descriptor,
+			 (ProtobufCMessage **)&resp);
+	if (rc)
+		return rc;
+	*n_acks = 0; /* reported */
+	do_drops(d, resp, acks, n_acks);
+	sluice__heartbeat_resp__free_unpacked(resp, NULL);
+	return 0;
+}
+
 static void *hb_main(void *arg)
 {
 	struct sl_data *d = arg;
 	struct sl_rpc_client c;
+	Sluice__ShardRef acks[SL_DATA_MAX_ACKS];
+	size_t n_acks = 0;
 	uint32_t hb_ms = 1000;
 	int registered = 0, warned = 0;
 
@@ -61,10 +111,7 @@ static void *hb_main(void *arg)
 			rc = do_register(d, &c, &hb_ms);
 			registered = rc == 0;
 		} else {
-			Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
-
-			hb.id = d->cfg.id;
-			rc = sl_rpc_call(&c, SL_RPC_HEARTBEAT, &hb.base, NULL, NULL);
+			rc = heartbeat(d, &c, acks, &n_acks);
 			if (rc == -ENOENT)
 				registered = 0;
 		}

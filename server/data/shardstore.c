@@ -1,6 +1,7 @@
 /* Shard files: durable writes, io_uring reads, CRC checks; see shardstore.h. */
 #include "shardstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,6 +38,50 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+/* Removes the temporary files of writes a crash interrupted. */
+static void remove_leftovers(const char *shards)
+{
+	DIR *top = opendir(shards);
+	struct dirent *t;
+
+	if (!top)
+		return;
+	while ((t = readdir(top))) {
+		char sub[600];
+		DIR *d;
+		struct dirent *e;
+
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", shards, t->d_name);
+		d = opendir(sub);
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			size_t n = strlen(e->d_name);
+			char path[900];
+
+			if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
+				snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
+				if (unlink(path) == 0)
+					SL_INFO("removed %s, left by an interrupted write", path);
+			}
+		}
+		closedir(d);
+	}
+	closedir(top);
+}
+
+int sl_shardstore_drop(struct sl_shardstore *s, uint64_t tenant, uint64_t object, uint32_t index)
+{
+	char path[600];
+
+	shard_path(s, tenant, object, index, path, sizeof(path), "");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int sl_shardstore_init(struct sl_shardstore *s, const char *dir)
 {
 	char path[600], probe[600];
@@ -49,6 +94,7 @@ int sl_shardstore_init(struct sl_shardstore *s, const char *dir)
 		return -errno;
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	remove_leftovers(path);
 	/* tmpfs and some overlay setups refuse O_DIRECT: find out once. */
 	snprintf(probe, sizeof(probe), "%s/.direct-probe", path);
 	fd = open(probe, O_CREAT | O_RDWR | O_DIRECT | O_CLOEXEC, 0600);

@@ -69,6 +69,9 @@ void sl_uring_exit(struct sl_uring *u);
 int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
 			uint32_t index, uint8_t *buf, uint32_t length, uint32_t crc32c);
 
+/* Deletes a shard replica; a replica that is not there counts as deleted. */
+int sl_shardstore_drop(struct sl_shardstore *s, uint64_t tenant, uint64_t object, uint32_t index);
+
 /*
  * Reads the header and the blocks covering [off, off+len) of a shard into
  * buf (4 KiB aligned, cap bytes, registered as buffer buf_index when the ring

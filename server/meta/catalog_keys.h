@@ -15,6 +15,7 @@
  *   shards      u64 object u32 index  -> Shard
  *   servers     u32 server id         -> DataServer
  *   audit       u64 sequence          -> AuditRecord
+ *   drops       u32 server u64 object u32 index -> u64 tenant (replicas to delete)
  *   default     "next_id"             -> u64, the next id to hand out
  */
 #ifndef SL_CATALOG_KEYS_H

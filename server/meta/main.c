@@ -73,6 +73,8 @@ int main(int argc, char **argv)
 		  "default shard size of new namespaces, bytes"),
 		SL_OPT_NUMBER("replicas", "SLUICE_REPLICAS", &cfg->replicas, "3",
 		  "default replica count of new namespaces"),
+		SL_OPT_NUMBER("pending-expiry-s", "SLUICE_PENDING_EXPIRY_S", &cfg->pending_expiry_s,
+		  "3600", "an ingest not committed after this long is abandoned and its shards deleted"),
 	};
 
 	rc = sl_config_load(opts, sizeof(opts) / sizeof(opts[0]), "meta", argc, argv,
@@ -85,9 +87,10 @@ int main(int argc, char **argv)
 	level = sl_log_level_parse(cfg->log_level);
 	sl_log_init("sluice-meta", level < 0 ? SL_LOG_INFO : level);
 	if (cfg->shard_size < 4096 || cfg->shard_size > (16u << 20) || !cfg->replicas ||
-	    cfg->replicas > 16 || !cfg->down_after_ms || !cfg->heartbeat_ms) {
+	    cfg->replicas > 16 || !cfg->down_after_ms || !cfg->heartbeat_ms ||
+	    !cfg->pending_expiry_s) {
 		SL_ERR("bad configuration: shard-size 4096..16777216, replicas 1..16, "
-		       "heartbeat and down-after > 0");
+		       "heartbeat, down-after and pending-expiry > 0");
 		free(m);
 		return 2;
 	}
@@ -163,7 +166,10 @@ int main(int argc, char **argv)
 	SL_INFO("listening on %s", cfg->listen);
 	printf("sluice-meta ready on %s\n", cfg->listen);
 	fflush(stdout);
-	rc = sl_meta_serve(m);
+	rc = sl_sweeper_start(m);
+	rc = rc ? rc : sl_meta_serve(m);
+	m->stopping = 1;
+	sl_sweeper_stop(m);
 	SL_INFO("stopped");
 out:
 	if (m->listen_fd >= 0)

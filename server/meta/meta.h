@@ -29,6 +29,7 @@ struct sl_meta_config {
 	uint32_t cap_ttl_s;
 	uint32_t shard_size;
 	uint32_t replicas;
+	uint32_t pending_expiry_s;
 };
 
 struct sl_replay_slot {
@@ -69,6 +70,9 @@ struct sl_meta {
 	pthread_mutex_t audit_lock;
 	uint64_t audit_seq;
 	uint8_t audit_hash[32];
+
+	pthread_t sweeper;
+	int sweeper_started;
 
 	pthread_mutex_t conns_lock;
 	int conn_fds[SL_META_MAX_CONNS];
@@ -111,6 +115,23 @@ struct sl_collect {
 };
 int sl_collect_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen);
 void sl_collect_free(struct sl_collect *c);
+
+/*
+ * sweeper.c: a thread that abandons ingests left pending longer than
+ * cfg.pending_expiry_s: their catalog records go and their shard replicas
+ * are queued (drops column family) for the data servers to delete, handed
+ * out in heartbeat replies.
+ */
+int sl_sweeper_start(struct sl_meta *m);
+void sl_sweeper_stop(struct sl_meta *m);
+/* One sweep: abandons what expired before now_ms; returns how many, or -errno. */
+int sl_sweep_pending(struct sl_meta *m, uint64_t now_ms);
+/*
+ * Clears the drops server reports done and puts its next ones (at most 256)
+ * in resp->drop, pointing into *store; the caller frees resp->drop and *store.
+ */
+int sl_drops_exchange(struct sl_meta *m, uint32_t server, Sluice__ShardRef **done, size_t n_done,
+		      Sluice__HeartbeatResp *resp, Sluice__ShardRef **store);
 
 /* server.c: accepts and serves connections until m->stopping. */
 int sl_meta_serve(struct sl_meta *m);

@@ -195,8 +195,9 @@ int sl_h_register(struct sl_meta *m, const struct sl_caller *c, const Sluice__Re
 int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__HeartbeatReq *req,
 		   struct sl_reply *r)
 {
-	Sluice__Empty e = SLUICE__EMPTY__INIT;
-	int found = 0;
+	Sluice__HeartbeatResp resp = SLUICE__HEARTBEAT_RESP__INIT;
+	Sluice__ShardRef *store = NULL;
+	int found = 0, rc;
 
 	if (!c->is_server)
 		return sl_fail(r, -EPERM, "only data servers heartbeat");
@@ -213,7 +214,11 @@ int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__H
 	/* An unknown id makes the server register again (we restarted, say). */
 	if (!found)
 		return sl_fail(r, -ENOENT, "unknown data server: register first");
-	return sl_reply_pack(r, &e.base);
+	rc = sl_drops_exchange(m, req->id, req->dropped, req->n_dropped, &resp, &store);
+	rc = rc ? sl_fail(r, rc, "catalog failure") : sl_reply_pack(r, &resp.base);
+	free(resp.drop);
+	free(store);
+	return rc;
 }
 
 int sl_h_server_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__Empty *req,

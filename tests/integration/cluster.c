@@ -6,6 +6,7 @@
 #include "rpc_client.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -373,4 +374,36 @@ Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, cons
 				 (ProtobufCMessage **)&plan), 0, "%s", rpc.error);
 	sl_rpc_client_close(&rpc);
 	return plan;
+}
+
+int tc_shard_files(struct tcluster *c)
+{
+	char path[400];
+	int count = 0;
+
+	for (int i = 0; i < c->n_data; i++) {
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(path, sizeof(path), "%s/data%d/shards", c->dir, i + 1);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			char sub[700];
+			DIR *t;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			t = opendir(sub);
+			if (!t)
+				continue;
+			for (struct dirent *f; (f = readdir(t));)
+				count += f->d_name[0] != '.';
+			closedir(t);
+		}
+		closedir(d);
+	}
+	return count;
 }

@@ -58,6 +58,9 @@ void tc_cred_key(const char *cred_path, char key_id[64], uint8_t secret[32]);
 Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, const char *ns,
 				 const char *name);
 
+/* Shard replica files on all data servers' disks (temporary files too). */
+int tc_shard_files(struct tcluster *c);
+
 /* Fills buf with a reproducible pattern for seed. */
 void tc_fill(void *buf, size_t len, unsigned seed);
 /* Runs argv (NULL-terminated) with stdout/stderr captured into out; returns the exit code. */

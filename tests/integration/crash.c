@@ -4,7 +4,6 @@
  * and never shows a partial object.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,38 +80,6 @@ Test(crash, pending_object_never_becomes_visible)
 	sluice_object_free(o);
 }
 
-static int shard_files(void)
-{
-	char path[400];
-	int count = 0;
-
-	for (int i = 0; i < 3; i++) {
-		DIR *d;
-		struct dirent *e;
-
-		snprintf(path, sizeof(path), "%s/data%d/shards", cl.dir, i + 1);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while ((e = readdir(d))) {
-			char sub[700];
-			DIR *t;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			t = opendir(sub);
-			if (!t)
-				continue;
-			for (struct dirent *f; (f = readdir(t));)
-				count += f->d_name[0] != '.';
-			closedir(t);
-		}
-		closedir(d);
-	}
-	return count;
-}
-
 Test(crash, sigkill_in_the_middle_of_an_ingest)
 {
 	size_t size = 48u << 20, got = 0;
@@ -139,7 +106,7 @@ Test(crash, sigkill_in_the_middle_of_an_ingest)
 		_exit(127);
 	}
 	/* Kill sluice-meta as soon as shards start landing on disk. */
-	for (int i = 0; i < 400 && shard_files() < 3; i++)
+	for (int i = 0; i < 400 && tc_shard_files(&cl) < 3; i++)
 		usleep(10000);
 	tc_meta_kill(&cl, SIGKILL);
 	waitpid(pid, &status, 0);
