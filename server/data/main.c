@@ -16,6 +16,7 @@
 #include "data.h"
 #include "sl_log.h"
 
+/* The one file-scope variable: a signal handler has no other way to the context. */
 static struct sl_data *signal_target;
 
 static void on_signal(int sig)

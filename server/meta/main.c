@@ -17,6 +17,7 @@
 #include "net.h"
 #include "sl_log.h"
 
+/* The one file-scope variable: a signal handler has no other way to the context. */
 static struct sl_meta *signal_target;
 
 static void on_signal(int sig)
