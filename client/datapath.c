@@ -153,6 +153,7 @@ static int parse_reply(struct sl_xfer *x)
 	if (!r)
 		return -EPROTO;
 	rc = r->err < 0 && r->err > -4096 ? r->err : (r->err ? -EIO : 0);
+	x->crc32c = r->crc32c;
 	sluice__data_reply__free_unpacked(r, NULL);
 	return rc;
 }

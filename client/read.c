@@ -231,6 +231,10 @@ static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p
 		/* One wait per round: a dead peer costs one timeout, not one per piece. */
 		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
 		for (size_t i = 0; i < nx; i++) {
+			/* The replica must hold the shard the catalog committed. */
+			if (xs[i]->result == 0 &&
+			    xs[i]->crc32c != plan->shards[owner[i]->shard]->crc32c)
+				xs[i]->result = -EBADMSG;
 			if (xs[i]->result == 0) {
 				owner[i]->done = 1;
 				continue;

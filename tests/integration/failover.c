@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -129,4 +130,36 @@ Test(failover, metadata_server_unreachable_is_a_clear_error)
 	cr_assert_neq(sluice_stat(s, "data", "model.bin", &o), 0);
 	cr_assert(strstr(sluice_last_error(s), "unreachable"), "%s", sluice_last_error(s));
 	cr_assert_lt(now_s() - t0, 15.0);
+}
+
+/* Flips one byte of shard 0's data in data server i's replica. */
+static void corrupt_replica(int i)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd),
+		 "f=$(ls %s/data%d/shards/*/*.0 | head -n 1) && "
+		 "printf '\\377' | dd of=\"$f\" bs=1 seek=5000 conv=notrunc status=none",
+		 cl.dir, i + 1);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(failover, a_corrupt_replica_is_never_served)
+{
+	size_t got;
+	int rc;
+
+	/* One bad replica: the read fails over and the bytes are right. */
+	corrupt_replica(0);
+	read_all_and_compare();
+	/* Every replica bad: an error, never wrong bytes. */
+	corrupt_replica(1);
+	corrupt_replica(2);
+	memset(out, 0, SIZE);
+	rc = sluice_read(s, "data", "model.bin", 0, out, SHARD, &got);
+	cr_assert_neq(rc, 0, "corrupt data was served");
+	cr_assert(strstr(sluice_last_error(s), "no replica of shard 0"), "%s", sluice_last_error(s));
+	/* Other shards still read. */
+	cr_assert_eq(sluice_read(s, "data", "model.bin", SHARD, out, SHARD, &got), 0);
+	cr_assert(memcmp(out, in + SHARD, SHARD) == 0);
 }
