@@ -208,132 +208,170 @@ int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t objec
 	return rc;
 }
 
-/* Queues a read of [off, off+len) of fd into buf + off, tagged with its range. */
-static int queue_read(struct sl_uring *u, int fd, uint8_t *buf, size_t off, size_t len,
-		      int buf_index, int range)
+/* Queues the rest of range i of rd: user data is rd with the range in its low bits. */
+static int queue_range(struct sl_shard_read *rd, int i)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&rd->u->ring);
+	size_t off = rd->off[i] + rd->got[i], len = rd->len[i] - rd->got[i];
 
 	if (!sqe)
 		return -EBUSY;
-	io_uring_sqe_set_data(sqe, (void *)(uintptr_t)range);
-	if (u->fixed && buf_index >= 0)
-		io_uring_prep_read_fixed(sqe, fd, buf + off, (unsigned)len, off, buf_index);
+	if (rd->u->fixed && rd->buf_index >= 0)
+		io_uring_prep_read_fixed(sqe, rd->fd, rd->buf + off, (unsigned)len, off,
+					 rd->buf_index);
 	else
-		io_uring_prep_read(sqe, fd, buf + off, (unsigned)len, off);
+		io_uring_prep_read(sqe, rd->fd, rd->buf + off, (unsigned)len, off);
+	/* After the prep helper, which clears the user data in this liburing. */
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)rd | (uintptr_t)i));
+	rd->pending++;
 	return 0;
 }
 
-/*
- * Reads the file ranges given (up to 2) into buf at their own offsets with
- * one submission, requeueing short reads and -EAGAIN. A read that meets the
- * end of the file stops there; *got[i] says how much each range received.
- */
-static int ring_read(struct sl_uring *u, int fd, uint8_t *buf, int buf_index, const size_t *off,
-		     const size_t *len, size_t *got, int n)
+int sl_shardstore_read_start(struct sl_shardstore *s, struct sl_uring *u, uint64_t tenant,
+			     uint64_t object, uint32_t index, uint32_t off, uint32_t len,
+			     uint8_t *buf, size_t cap, int buf_index, struct sl_shard_read *rd)
 {
-	int left = 0, rc;
+	uint32_t b0 = off / SL_SHARD_BLOCK, b1;
+	int rc;
 
-	for (int i = 0; i < n; i++) {
-		got[i] = 0;
-		if (len[i]) {
-			rc = queue_read(u, fd, buf, off[i], len[i], buf_index, i);
-			if (rc)
-				return rc;
-			left++;
-		}
-	}
-	while (left) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-
-		rc = io_uring_submit_and_wait(&u->ring, 1);
-		if (rc < 0 && rc != -EINTR)
-			return rc;
-		io_uring_for_each_cqe(&u->ring, head, cqe) {
-			int i = (int)(uintptr_t)io_uring_cqe_get_data(cqe), res = cqe->res;
-
-			seen++;
-			if (res == -EAGAIN || res == -EINTR) {
-				rc = queue_read(u, fd, buf, off[i] + got[i], len[i] - got[i], buf_index,
-						i);
-			} else if (res < 0) {
-				io_uring_cq_advance(&u->ring, seen);
-				return res;
-			} else {
-				got[i] += (size_t)res;
-				rc = res > 0 && got[i] < len[i]
-					     ? queue_read(u, fd, buf, off[i] + got[i], len[i] - got[i],
-							  buf_index, i)
-					     : 0;
-				if (res == 0 || got[i] >= len[i])
-					left--;
-			}
-			if (rc) {
-				io_uring_cq_advance(&u->ring, seen);
+	memset(rd, 0, sizeof(*rd));
+	rd->u = u;
+	rd->buf = buf;
+	rd->buf_index = buf_index;
+	rd->tenant = tenant;
+	rd->object = object;
+	rd->index = index;
+	rd->req_off = off;
+	rd->req_len = len;
+	rd->fd = -1;
+	shard_path(s, tenant, object, index, rd->path, sizeof(rd->path), "");
+	/* Header and covering blocks in one submission. The blocks' extent is
+	 * rounded to whole 64 KiB blocks; the end of the file cuts it short. */
+	b1 = len ? (uint32_t)(((uint64_t)off + len - 1) / SL_SHARD_BLOCK) : b0;
+	rd->off[0] = 0;
+	rd->len[0] = SL_SHARD_HDR_LEN;
+	rd->off[1] = SL_SHARD_HDR_LEN + (size_t)b0 * SL_SHARD_BLOCK;
+	rd->len[1] = len ? (size_t)(b1 - b0 + 1) * SL_SHARD_BLOCK : 0;
+	if ((uint64_t)off + len > SL_SHARD_MAX || rd->off[1] + rd->len[1] > cap)
+		return -ERANGE;
+	rd->fd = open(rd->path, O_RDONLY | O_CLOEXEC | (s->direct_ok ? O_DIRECT : 0));
+	if (rd->fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	for (int i = 0; i < 2; i++) {
+		if (!rd->len[i])
+			continue;
+		rc = queue_range(rd, i);
+		if (rc) {
+			/* Nothing queued may run against a closed descriptor: only
+			 * fail before the first range went in. */
+			if (rd->pending == 0) {
+				close(rd->fd);
+				rd->fd = -1;
 				return rc;
 			}
+			rd->err = rc;
+			break;
 		}
-		io_uring_cq_advance(&u->ring, seen);
 	}
 	return 0;
+}
+
+int sl_shardstore_read_cqe(struct sl_shard_read *rd, int range, int res)
+{
+	int i = range;
+
+	rd->pending--;
+	if (res == -EAGAIN || res == -EINTR) {
+		if (!rd->err && queue_range(rd, i))
+			rd->err = -EBUSY;
+	} else if (res < 0) {
+		if (!rd->err)
+			rd->err = res;
+	} else {
+		rd->got[i] += (size_t)res;
+		/* A short read before the end of the file: ask for the rest. */
+		if (res > 0 && rd->got[i] < rd->len[i] && !rd->err && queue_range(rd, i))
+			rd->err = -EBUSY;
+	}
+	return rd->pending == 0;
+}
+
+int sl_shardstore_read_finish(struct sl_shard_read *rd, struct sl_shard_hdr *hdr)
+{
+	uint32_t off = rd->req_off, len = rd->req_len;
+	uint32_t b0 = off / SL_SHARD_BLOCK;
+	uint32_t b1 = len ? (uint32_t)(((uint64_t)off + len - 1) / SL_SHARD_BLOCK) : b0;
+	int rc = rd->err;
+
+	if (rd->fd >= 0)
+		close(rd->fd);
+	rd->fd = -1;
+	if (rc)
+		return rc;
+	memcpy(hdr, rd->buf, sizeof(*hdr));
+	if (rd->got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC || hdr->version != 1 ||
+	    hdr->hdr_crc != hdr_checksum(hdr) || hdr->tenant != rd->tenant ||
+	    hdr->object != rd->object || hdr->index != rd->index ||
+	    hdr->block_size != SL_SHARD_BLOCK || hdr->n_blocks > SL_SHARD_MAX_BLOCKS ||
+	    hdr->n_blocks != (hdr->length + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK) {
+		SL_ERR("shard %s: bad header", rd->path);
+		return -EBADMSG;
+	}
+	if ((uint64_t)off + len > hdr->length)
+		return -ERANGE;
+	for (uint32_t b = b0; len && b <= b1; b++) {
+		uint32_t at = b * SL_SHARD_BLOCK;
+		uint32_t n = hdr->length - at < SL_SHARD_BLOCK ? hdr->length - at : SL_SHARD_BLOCK;
+
+		if ((size_t)(at - b0 * SL_SHARD_BLOCK) + n > rd->got[1]) {
+			SL_ERR("shard %s: shorter than its header says", rd->path);
+			return -EBADMSG;
+		}
+		if (sl_crc32c(0, rd->buf + SL_SHARD_HDR_LEN + at, n) != hdr->block_crc[b]) {
+			SL_ERR("shard %s: CRC32C mismatch in block %u, refusing to serve it",
+			       rd->path, b);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+struct sl_shard_read *sl_shardstore_cqe_read(const struct io_uring_cqe *cqe, int *range)
+{
+	uintptr_t v = (uintptr_t)io_uring_cqe_get_data(cqe);
+
+	*range = (int)(v & 7u);
+	return (struct sl_shard_read *)(v & ~(uintptr_t)7u);
 }
 
 int sl_shardstore_read(struct sl_shardstore *s, struct sl_uring *u, uint64_t tenant,
 		       uint64_t object, uint32_t index, uint32_t off, uint32_t len, uint8_t *buf,
 		       size_t cap, int buf_index, struct sl_shard_hdr *hdr)
 {
-	char path[600];
-	size_t range_off[2], range_len[2], got[2];
-	uint32_t b0 = off / SL_SHARD_BLOCK, b1;
-	int fd, rc;
+	struct sl_shard_read rd;
+	int rc = sl_shardstore_read_start(s, u, tenant, object, index, off, len, buf, cap,
+					  buf_index, &rd);
 
-	shard_path(s, tenant, object, index, path, sizeof(path), "");
-	fd = open(path, O_RDONLY | O_CLOEXEC | (s->direct_ok ? O_DIRECT : 0));
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -errno;
-	/* Header and covering blocks in one submission. The blocks' extent is
-	 * rounded to 4 KiB for O_DIRECT; the end of the file cuts it short. */
-	b1 = len ? (uint32_t)(((uint64_t)off + len - 1) / SL_SHARD_BLOCK) : b0;
-	range_off[0] = 0;
-	range_len[0] = SL_SHARD_HDR_LEN;
-	range_off[1] = SL_SHARD_HDR_LEN + (size_t)b0 * SL_SHARD_BLOCK;
-	range_len[1] = len ? (size_t)(b1 - b0 + 1) * SL_SHARD_BLOCK : 0;
-	rc = -ERANGE;
-	if (range_off[1] + range_len[1] > cap)
-		goto out;
-	rc = ring_read(u, fd, buf, buf_index, range_off, range_len, got, 2);
 	if (rc)
-		goto out;
-	memcpy(hdr, buf, sizeof(*hdr));
-	rc = -EBADMSG;
-	if (got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC || hdr->version != 1 ||
-	    hdr->hdr_crc != hdr_checksum(hdr) || hdr->tenant != tenant || hdr->object != object ||
-	    hdr->index != index || hdr->block_size != SL_SHARD_BLOCK ||
-	    hdr->n_blocks > SL_SHARD_MAX_BLOCKS ||
-	    hdr->n_blocks != (hdr->length + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK) {
-		SL_ERR("shard %s: bad header", path);
-		goto out;
-	}
-	rc = -ERANGE;
-	if ((uint64_t)off + len > hdr->length)
-		goto out;
-	rc = -EBADMSG;
-	for (uint32_t b = b0; len && b <= b1; b++) {
-		uint32_t at = b * SL_SHARD_BLOCK;
-		uint32_t n = hdr->length - at < SL_SHARD_BLOCK ? hdr->length - at : SL_SHARD_BLOCK;
+		return rc;
+	while (rd.pending) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
 
-		if ((size_t)(at - b0 * SL_SHARD_BLOCK) + n > got[1]) {
-			SL_ERR("shard %s: shorter than its header says", path);
-			goto out;
+		rc = io_uring_submit_and_wait(&u->ring, 1);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+			/* The queued reads may still land: wait them out before closing. */
+			rd.err = rc;
+			continue;
 		}
-		if (sl_crc32c(0, buf + SL_SHARD_HDR_LEN + at, n) != hdr->block_crc[b]) {
-			SL_ERR("shard %s: CRC32C mismatch in block %u, refusing to serve it", path, b);
-			goto out;
+		io_uring_for_each_cqe(&u->ring, head, cqe) {
+			int range;
+			struct sl_shard_read *r = sl_shardstore_cqe_read(cqe, &range);
+
+			seen++;
+			sl_shardstore_read_cqe(r, range, cqe->res);
 		}
+		io_uring_cq_advance(&u->ring, seen);
 	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return sl_shardstore_read_finish(&rd, hdr);
 }

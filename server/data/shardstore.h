@@ -84,4 +84,33 @@ int sl_shardstore_read(struct sl_shardstore *s, struct sl_uring *u, uint64_t ten
 		       uint64_t object, uint32_t index, uint32_t off, uint32_t len, uint8_t *buf,
 		       size_t cap, int buf_index, struct sl_shard_hdr *hdr);
 
+/*
+ * The same read in three steps, for a loop that keeps several in flight:
+ * _start queues the reads (the caller submits them), every completion of
+ * the ring whose _cqe_read names rd goes to _cqe (1 once rd has nothing
+ * left in flight), then _finish checks and returns what sl_shardstore_read
+ * would. rd must stay put (8-byte aligned) until _cqe said 1; a failed _start
+ * queued nothing.
+ */
+struct sl_shard_read {
+	struct sl_uring *u;
+	uint8_t *buf;
+	int buf_index;
+	int fd;
+	uint64_t tenant, object;
+	uint32_t index, req_off, req_len;
+	size_t off[2], len[2], got[2];
+	int pending;
+	int err;
+	char path[600];
+};
+
+int sl_shardstore_read_start(struct sl_shardstore *s, struct sl_uring *u, uint64_t tenant,
+			     uint64_t object, uint32_t index, uint32_t off, uint32_t len,
+			     uint8_t *buf, size_t cap, int buf_index, struct sl_shard_read *rd);
+int sl_shardstore_read_cqe(struct sl_shard_read *rd, int range, int res);
+int sl_shardstore_read_finish(struct sl_shard_read *rd, struct sl_shard_hdr *hdr);
+/* The read (and its range) a completion belongs to. */
+struct sl_shard_read *sl_shardstore_cqe_read(const struct io_uring_cqe *cqe, int *range);
+
 #endif
