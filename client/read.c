@@ -30,6 +30,7 @@ struct piece {
 	uint32_t offset;
 	uint32_t length;
 	uint8_t *dst;
+	struct sl_fabric_mr *mr; /* the registration dst lies in */
 	uint32_t tried; /* bit i: replica i of the shard was tried */
 	int passes;     /* rounds over every replica: a second one rides out blips */
 	int done;
@@ -156,7 +157,7 @@ static int replica_for(const sluice_session *s, const Sluice__ObjectPlan *plan,
 }
 
 /* Posts and waits for one batch of pieces; failed pieces move to the next replica. */
-static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p, size_t n)
+static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 {
 	sluice_session *s = r->s;
 	const Sluice__ObjectPlan *plan = r->plan;
@@ -198,8 +199,8 @@ static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p
 			req.index = p[i].shard;
 			req.offset = p[i].offset;
 			req.length = p[i].length;
-			req.buf_addr = sl_fabric_mr_raddr(&s->fab, mr, p[i].dst);
-			req.buf_key = mr->key;
+			req.buf_addr = sl_fabric_mr_raddr(&s->fab, p[i].mr, p[i].dst);
+			req.buf_key = p[i].mr->key;
 			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
 			if (sl_xfer_frame(s, x, SL_RPC_SHARD_READ, &req.base)) {
 				x->state = SL_XFER_FREE;
@@ -251,45 +252,75 @@ static int read_batch(sluice_reader *r, struct sl_fabric_mr *mr, struct piece *p
 	}
 }
 
-int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got)
+int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
 {
 	sluice_session *s = r->s;
-	struct sl_fabric_mr mr = { 0 };
+	struct sl_fabric_mr *mrs = NULL;
 	struct piece p[SL_READ_BATCH];
-	uint64_t size, end, pos;
+	uint64_t size;
+	size_t np = 0, registered = 0;
 	int rc = 0;
 
-	*got = 0;
 	s->error[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		iov[i].got = 0;
 	if (sl_mono_ms() >= r->renew_at_ms) {
 		rc = grant(r);
 		if (rc)
 			return rc;
 	}
 	size = r->plan->object->size;
-	if (off >= size || len == 0)
-		return 0;
-	end = len > size - off ? size : off + len;
-	rc = sl_fabric_mr_reg(&s->fab, buf, (size_t)(end - off), FI_REMOTE_WRITE | FI_RECV, &mr);
-	if (rc)
-		return sl_sess_fail(s, rc, "cannot register the read buffer");
-	for (pos = off; pos < end && !rc;) {
-		size_t n = 0;
+	mrs = calloc(n + 1, sizeof(*mrs));
+	if (!mrs)
+		return sl_sess_fail(s, -ENOMEM, "out of memory");
+	/* Every range is cut at shard boundaries into pieces; up to
+	 * SL_READ_BATCH pieces, from any ranges, are in flight together. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint64_t off = iov[i].off, end, pos;
 
-		while (pos < end && n < SL_READ_BATCH) {
+		if (off >= size || iov[i].len == 0)
+			continue;
+		end = iov[i].len > size - off ? size : off + iov[i].len;
+		rc = sl_fabric_mr_reg(&s->fab, iov[i].buf, (size_t)(end - off),
+				      FI_REMOTE_WRITE | FI_RECV, &mrs[i]);
+		if (rc) {
+			sl_sess_fail(s, rc, "cannot register a read buffer");
+			break;
+		}
+		registered = i + 1;
+		for (pos = off; pos < end && !rc;) {
 			uint32_t ss = r->plan->object->shard_size;
 			uint32_t shard = (uint32_t)(pos / ss), in = (uint32_t)(pos % ss);
 			uint64_t take = ss - in < end - pos ? ss - in : end - pos;
 
-			p[n++] = (struct piece){ shard, in, (uint32_t)take,
-						 (uint8_t *)buf + (pos - off), 0, 0, 0, 0 };
+			p[np++] = (struct piece){ shard, in, (uint32_t)take,
+						  (uint8_t *)iov[i].buf + (pos - off), &mrs[i],
+						  0, 0, 0, 0 };
 			pos += take;
+			if (np == SL_READ_BATCH) {
+				rc = read_batch(r, p, np);
+				np = 0;
+			}
 		}
-		rc = read_batch(r, &mr, p, n);
+		iov[i].got = (size_t)(end - off);
 	}
-	sl_fabric_mr_close(&mr);
-	if (!rc)
-		*got = (size_t)(end - off);
+	if (!rc && np)
+		rc = read_batch(r, p, np);
+	for (size_t i = 0; i < registered; i++)
+		sl_fabric_mr_close(&mrs[i]);
+	free(mrs);
+	if (rc)
+		for (size_t i = 0; i < n; i++)
+			iov[i].got = 0;
+	return rc;
+}
+
+int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	struct sluice_iov one = { buf, len, off, 0 };
+	int rc = sluice_reader_preadv(r, &one, 1);
+
+	*got = one.got;
 	return rc;
 }
 

@@ -124,6 +124,21 @@ int sluice_get_fd(sluice_session *s, const char *ns, const char *name, int fd,
 int sluice_reader_open(sluice_session *s, const char *ns, const char *name, sluice_reader **out);
 int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got);
 uint64_t sluice_reader_size(const sluice_reader *r);
+
+/* One range of a batched read. */
+struct sluice_iov {
+	void *buf;
+	size_t len;
+	uint64_t off;
+	size_t got;  /* out: bytes the object held in the range */
+};
+/*
+ * Reads every range of iov with all of them in flight at once (up to 32
+ * shard pieces at a time): the way to keep the data servers busy from one
+ * thread, for batches of samples or random reads at depth. 0 only when every
+ * range was read; on failure no range counts as read.
+ */
+int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n);
 void sluice_reader_close(sluice_reader *r);
 
 /* Sets tags (replacing values of the same keys) and removes the keys listed. */

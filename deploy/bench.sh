@@ -41,8 +41,10 @@ fio_bw() { fio --name=b --filename="$work/fio.dat" --size="${size}M" --direct=1 
   --output-format=terse --terse-version=3 --minimal "$@" 2>/dev/null; }
 seq=$(fio_bw --rw=read --bs=1M --iodepth=1 --runtime=10 --time_based=0 | cut -d';' -f7)
 rnd=$(fio_bw --rw=randread --bs=4k --iodepth=1 --runtime=5 --time_based=1 | cut -d';' -f8)
+rnd32=$(fio_bw --rw=randread --bs=4k --iodepth=32 --runtime=5 --time_based=1 | cut -d';' -f8)
 printf 'fio.read.seq.1m.qd1        %10.1f MiB/s\n' "$(echo "$seq" | awk '{print $1/1024}')"
 printf 'fio.read.rand4k.qd1        %10.0f IOPS\n' "$rnd"
+printf 'fio.read.rand4k.qd32       %10.0f IOPS\n' "$rnd32"
 rm -f "$work/fio.dat"
 
 echo "# sluice (3 data servers, 3 replicas) and its in-process baselines"
@@ -51,6 +53,7 @@ out=$("$build/tools/sluice-bench" -c "$work/bench.cred" -n b --size "$size" --fi
 echo "$out"
 sl_seq=$(echo "$out" | awk '/^sluice.read.seq.warm/ {print $2}')
 sl_rnd=$(echo "$out" | awk '/^sluice.read.rand4k.qd1/ {print $2}')
+sl_rnd32=$(echo "$out" | awk '/^sluice.read.rand4k.qd32/ {print $2}')
 echo "# the CLI ingesting a folder of $files files of 4 KiB, 4 at a time"
 mkdir -p "$work/folder"
 for ((i = 0; i < files; i++)); do head -c 4096 /dev/urandom > "$work/folder/f$i"; done
@@ -62,3 +65,5 @@ awk -v a="$sl_seq" -v b="$(echo "$seq" | awk '{print $1/1024}')" \
   'BEGIN { printf "ratio.read.seq.vs_fio       %9.2f  sluice / fio sequential 1 MiB O_DIRECT\n", a / b }'
 awk -v a="$sl_rnd" -v b="$rnd" \
   'BEGIN { printf "ratio.read.rand4k.vs_fio    %9.2f  sluice / fio random 4 KiB O_DIRECT, depth 1\n", a / b }'
+awk -v a="$sl_rnd32" -v b="$rnd32" \
+  'BEGIN { printf "ratio.read.rand4k32.vs_fio  %9.2f  sluice / fio random 4 KiB O_DIRECT, depth 32\n", a / b }'

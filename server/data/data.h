@@ -37,6 +37,7 @@ enum sl_slot_state {
 	SL_SLOT_RMA,      /* an RMA read or write is in flight; the reply follows it */
 	SL_SLOT_REPLY,    /* the reply is in flight */
 	SL_SLOT_SERVING,  /* RMA write and reply in flight together (ordered provider) */
+	SL_SLOT_DISK,     /* the shard's blocks are being read */
 	SL_SLOT_IDLE
 };
 
@@ -60,6 +61,9 @@ struct sl_slot {
 	fi_addr_t peer;
 	uint64_t tenant, object;
 	uint32_t shard, length, crc32c;
+	uint32_t offset;            /* of a read, in the shard */
+	uint64_t raddr, rkey;       /* the client's buffer a read lands in */
+	struct sl_shard_read rd;    /* the disk read in flight (SL_SLOT_DISK) */
 	uint8_t *req;   /* SL_DATA_REQ_MAX bytes in the message slab */
 	uint8_t *reply; /* SL_DATA_REPLY_MAX bytes in the message slab */
 	uint8_t *data;  /* SL_SHARD_HDR_LEN + max_shard bytes, 4 KiB aligned */
@@ -75,6 +79,7 @@ struct sl_data {
 	uint8_t *msg_slab, *data_slab;
 	size_t data_stride;
 	int saw_ordered; /* a send posted after an RMA write arrives after its data */
+	int disk_inflight; /* slots in SL_SLOT_DISK */
 	struct sl_slot *slots;
 	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <rdma/fi_errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,8 +98,6 @@ static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinary
 
 static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__ShardReadReq *req)
 {
-	struct sl_shard_hdr hdr;
-	size_t cap = d->data_stride;
 	int rc;
 
 	s->object = req->object_id;
@@ -106,19 +105,39 @@ static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__Shard
 	rc = check_cap(d, s, &req->capability, SL_CAP_OP_READ);
 	if (rc)
 		goto fail;
-	rc = sl_shardstore_read(&d->store, &d->uring, s->tenant, s->object, s->shard, req->offset,
-				req->length, s->data, cap, s->index, &hdr);
+	s->offset = req->offset;
+	s->length = req->length;
+	s->raddr = req->buf_addr;
+	s->rkey = req->buf_key;
+	/* Queued here, submitted by the loop: other slots go on meanwhile. */
+	rc = sl_shardstore_read_start(&d->store, &d->uring, s->tenant, s->object, s->shard,
+				      req->offset, req->length, s->data, d->data_stride, s->index,
+				      &s->rd);
 	if (rc)
 		goto fail;
-	s->length = req->length;
+	s->state = SL_SLOT_DISK;
+	d->disk_inflight++;
+	return;
+fail:
+	send_reply(d, s, rc);
+}
+
+/* The blocks of a read are in: check them, then push the range to the client. */
+static void on_disk_done(struct sl_data *d, struct sl_slot *s)
+{
+	struct sl_shard_hdr hdr;
+	int rc = sl_shardstore_read_finish(&s->rd, &hdr);
+
+	if (rc)
+		goto fail;
 	s->crc32c = hdr.crc32c;
-	if (req->length == 0) {
+	if (s->length == 0) {
 		send_reply(d, s, 0);
 		return;
 	}
 	s->state = d->saw_ordered ? SL_SLOT_SERVING : SL_SLOT_RMA;
-	rc = sl_fabric_write(&d->fab, s->data + SL_SHARD_HDR_LEN + req->offset, req->length,
-			     d->data_mr.desc, s->peer, req->buf_addr, req->buf_key, &s->op,
+	rc = sl_fabric_write(&d->fab, s->data + SL_SHARD_HDR_LEN + s->offset, s->length,
+			     d->data_mr.desc, s->peer, s->raddr, s->rkey, &s->op,
 			     sl_mono_ms() + SL_POST_MS);
 	if (rc)
 		goto fail;
@@ -260,6 +279,7 @@ static void on_event(struct sl_data *d, const struct sl_fabric_event *ev)
 		else
 			s->state = SL_SLOT_IDLE;
 		break;
+	case SL_SLOT_DISK: /* no fabric operation is posted while the disk works */
 	case SL_SLOT_IDLE:
 		break;
 	}
@@ -313,12 +333,43 @@ out:
 	return rc;
 }
 
+/*
+ * Submits queued disk reads and reaps finished ones, waiting at most
+ * wait_us for the first. Returns the number of reads finished.
+ */
+static int reap_disk(struct sl_data *d, long wait_us)
+{
+	struct __kernel_timespec ts = { 0, wait_us * 1000 };
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	int done = 0;
+
+	io_uring_submit_and_wait_timeout(&d->uring.ring, &cqe, 1, &ts, NULL);
+	io_uring_for_each_cqe(&d->uring.ring, head, cqe) {
+		int range;
+		struct sl_shard_read *rd = sl_shardstore_cqe_read(cqe, &range);
+
+		seen++;
+		if (sl_shardstore_read_cqe(rd, range, cqe->res)) {
+			struct sl_slot *s = (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
+
+			d->disk_inflight--;
+			on_disk_done(d, s);
+			done++;
+		}
+	}
+	io_uring_cq_advance(&d->uring.ring, seen);
+	return done;
+}
+
 int sl_data_service_run(struct sl_data *d)
 {
 	struct sl_fabric_event ev[16];
 
 	while (!d->stopping) {
-		int n = sl_fabric_poll(&d->fab, ev, 16, 100);
+		/* With disk reads in flight, poll both sources in turn; otherwise
+		 * sleep in the fabric's wait object until a request comes. */
+		int n = sl_fabric_poll(&d->fab, ev, 16, d->disk_inflight ? 0 : 100);
 
 		if (n < 0) {
 			SL_ERR_RC(n, "completion queue failed");
@@ -326,7 +377,12 @@ int sl_data_service_run(struct sl_data *d)
 		}
 		for (int i = 0; i < n; i++)
 			on_event(d, &ev[i]);
+		if (d->disk_inflight)
+			reap_disk(d, n ? 0 : 50);
 	}
+	/* Buffers go after the reads that fill them. */
+	while (d->disk_inflight)
+		reap_disk(d, 100000);
 	return 0;
 }
 

@@ -153,3 +153,32 @@ Test(roundtrip, nothing_half_written_on_bad_input)
 	cr_assert_eq(sluice_put(s, "small", "dup", "x", 1, NULL, 0), 0);
 	cr_assert_eq(sluice_put(s, "small", "dup", "y", 1, NULL, 0), -EEXIST);
 }
+
+Test(roundtrip, batched_ranges_read_back_exactly)
+{
+	size_t size = 7 * SMALL_SHARD + 5;
+	uint8_t *in = malloc(size), *out = calloc(1, 40 * 8192);
+	struct sluice_iov iov[40];
+	sluice_reader *r = NULL;
+
+	tc_fill(in, size, 11);
+	cr_assert_eq(sluice_put(s, "small", "batched", in, size, NULL, 0), 0);
+	cr_assert_eq(sluice_reader_open(s, "small", "batched", &r), 0);
+	cr_assert_eq(sluice_reader_size(r), size);
+	/* 40 ranges (more than one batch), across shard edges, some past the end. */
+	for (int i = 0; i < 40; i++)
+		iov[i] = (struct sluice_iov){ out + (size_t)i * 8192, 8192,
+					      (uint64_t)i * (SMALL_SHARD / 5) + 3, 0 };
+	iov[39].off = size - 100;
+	cr_assert_eq(sluice_reader_preadv(r, iov, 40), 0, "%s", sluice_last_error(s));
+	for (int i = 0; i < 40; i++) {
+		size_t want = iov[i].off >= size ? 0
+			      : iov[i].off + 8192 > size ? size - iov[i].off : 8192;
+
+		cr_assert_eq(iov[i].got, want, "range %d", i);
+		cr_assert(memcmp(iov[i].buf, in + iov[i].off, want) == 0, "range %d differs", i);
+	}
+	sluice_reader_close(r);
+	free(in);
+	free(out);
+}
