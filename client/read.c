@@ -16,6 +16,7 @@
 #include "sl_time.h"
 
 #define SL_READ_BATCH 32
+#define SL_PIECE_MAX (1u << 20)
 
 struct sluice_reader {
 	sluice_session *s;
@@ -124,8 +125,9 @@ void sluice_reader_close(sluice_reader *r)
 /*
  * The next replica of a shard to try, as an index into sh->servers: first
  * the untried servers sluice-meta says are up and that have not failed this
- * session lately, then the other untried ones, each in placement order.
- * -1 when every replica was tried.
+ * session lately, then the other untried ones, each in placement order
+ * rotated by start (so that the pieces of one shard spread over its
+ * replicas). -1 when every replica was tried.
  */
 struct blocked {
 	uint32_t ids[32];
@@ -141,10 +143,14 @@ static int is_blocked(const struct blocked *b, uint32_t id)
 }
 
 static int replica_for(const sluice_session *s, const Sluice__ObjectPlan *plan,
-		       const Sluice__Shard *sh, uint32_t tried, const struct blocked *b)
+		       const Sluice__Shard *sh, uint32_t tried, const struct blocked *b,
+		       uint32_t start)
 {
+	size_t n = sh->n_servers < 32 ? sh->n_servers : 32;
+
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < sh->n_servers && i < 32; i++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = (k + start) % n;
 			int at = sl_plan_server(plan, sh->servers[i]);
 			int good = at >= 0 && plan->servers[at]->up &&
 				   !sl_server_suspect(s, sh->servers[i]);
@@ -180,10 +186,10 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			if (p[i].done)
 				continue;
 			pending++;
-			rep = replica_for(s, plan, sh, p[i].tried, &blocked);
+			rep = replica_for(s, plan, sh, p[i].tried, &blocked, p[i].offset / SL_PIECE_MAX);
 			if (rep < 0 && ++p[i].passes < 2) {
 				p[i].tried = 0;
-				rep = replica_for(s, plan, sh, 0, &blocked);
+				rep = replica_for(s, plan, sh, 0, &blocked, p[i].offset / SL_PIECE_MAX);
 			}
 			at = rep < 0 ? -1 : sl_plan_server(plan, sh->servers[rep]);
 			if (at < 0)
@@ -293,6 +299,9 @@ int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
 			uint32_t shard = (uint32_t)(pos / ss), in = (uint32_t)(pos % ss);
 			uint64_t take = ss - in < end - pos ? ss - in : end - pos;
 
+			/* Pieces of at most 1 MiB: more of them in flight, over every replica. */
+			if (take > SL_PIECE_MAX)
+				take = SL_PIECE_MAX;
 			p[np++] = (struct piece){ shard, in, (uint32_t)take,
 						  (uint8_t *)iov[i].buf + (pos - off), &mrs[i],
 						  0, 0, 0, 0 };
