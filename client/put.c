@@ -102,11 +102,20 @@ static void post_window(sluice_session *s, const Sluice__ObjectPlan *plan, const
 }
 
 /* Waits for window w; 0 when every replica of every shard is stored. */
-static int wait_window(sluice_session *s, struct window *w)
+static int wait_window(sluice_session *s, const Sluice__ObjectPlan *plan, struct window *w)
 {
 	int rc = w->rc;
 
 	sl_xfer_wait(s, w->xs, w->n, sl_mono_ms() + s->timeout_ms);
+	/* A server that failed may have restarted on the same address: its
+	 * connection is dropped so that the next put connects anew. */
+	for (size_t i = 0; i < w->n; i++) {
+		int at = sl_plan_server(plan, (uint32_t)(uintptr_t)w->xs[i]->user);
+
+		if (w->xs[i]->result && w->xs[i]->result != -EACCES && at >= 0)
+			sl_fabric_forget(&s->fab, plan->servers[at]->fabric_addr.data,
+					 plan->servers[at]->fabric_addr.len);
+	}
 	for (size_t i = 0; i < w->n && !rc; i++)
 		if (w->xs[i]->result)
 			rc = sl_sess_fail(s, w->xs[i]->result,
@@ -223,7 +232,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 								    : SL_PUT_WINDOW;
 		rc = stage_window(s, plan, src, sha, w, done, done_ptrs);
 		if (prev && prev->count) {
-			int prc = wait_window(s, prev);
+			int prc = wait_window(s, plan, prev);
 
 			rc = rc ? rc : prc;
 			prev->count = 0;
@@ -237,7 +246,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	if (plan->n_shards) {
 		struct window *last = &win[((plan->n_shards - 1) / SL_PUT_WINDOW) % 2];
 
-		rc = wait_window(s, last);
+		rc = wait_window(s, plan, last);
 		last->count = 0;
 		if (rc)
 			goto out;
@@ -250,6 +259,18 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	commit.n_shards = plan->n_shards;
 	commit.sha256 = (ProtobufCBinaryData){ 32, digest };
 	rc = sl_sess_call(s, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL);
+	if (rc == -ENOENT) {
+		/* A commit resent after a lost connection finds its pending record
+		 * gone if the first one went through: the object tells. */
+		struct sluice_object *o = NULL;
+
+		if (sluice_stat(s, ns, name, &o) == 0 && o->id == plan->object->id)
+			rc = 0;
+		else
+			sl_sess_fail(s, -ENOENT, "the ingest of %s/%s was abandoned before its commit",
+				     ns, name);
+		sluice_object_free(o);
+	}
 	if (!rc && progress && !plan->n_shards)
 		progress(arg, 0, 0);
 out:

@@ -22,7 +22,6 @@ struct sluice_reader {
 	sluice_session *s;
 	char *ns, *name;
 	Sluice__ObjectPlan *plan;
-	fi_addr_t *fi;
 	uint64_t renew_at_ms; /* monotonic */
 };
 
@@ -43,7 +42,6 @@ static int grant(sluice_reader *r)
 	sluice_session *s = r->s;
 	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
 	Sluice__ObjectPlan *plan = NULL;
-	fi_addr_t *fi;
 	int rc;
 
 	req.ns = r->ns;
@@ -58,22 +56,16 @@ static int grant(sluice_reader *r)
 		sluice__object_plan__free_unpacked(plan, NULL);
 		return sl_sess_fail(s, -EPROTO, "malformed grant");
 	}
-	fi = calloc(plan->n_servers + 1, sizeof(*fi));
-	rc = fi ? 0 : -ENOMEM;
-	if (!rc && plan->n_shards) {
-		rc = sl_sess_fabric(s);
-		rc = rc ? rc : sl_plan_addrs(s, plan, fi);
-	}
+	/* Servers' addresses are resolved at each post, through the session's
+	 * cache, so that a connection dropped after a failure is made anew. */
+	rc = plan->n_shards ? sl_sess_fabric(s) : 0;
 	if (rc) {
-		free(fi);
 		sluice__object_plan__free_unpacked(plan, NULL);
 		return rc;
 	}
 	if (r->plan)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
-	free(r->fi);
 	r->plan = plan;
-	r->fi = fi;
 	/* Renew at 80% of the lifetime, measured on our own clock. */
 	{
 		uint64_t now = sl_now_ms();
@@ -116,7 +108,6 @@ void sluice_reader_close(sluice_reader *r)
 		return;
 	if (r->plan)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
-	free(r->fi);
 	free(r->ns);
 	free(r->name);
 	free(r);
@@ -162,6 +153,23 @@ static int replica_for(const sluice_session *s, const Sluice__ObjectPlan *plan,
 	return -1;
 }
 
+/* The fabric address of a plan's server, resolved through the session's cache. */
+static int resolve(sluice_session *s, const Sluice__DataServer *srv, fi_addr_t *dest)
+{
+	return sl_fabric_av_insert(&s->fab, srv->fabric_addr.data, srv->fabric_addr.len, dest);
+}
+
+/* Marks server id suspect and drops its connection, which may be stale. */
+static void server_failed(sluice_session *s, const Sluice__ObjectPlan *plan, uint32_t id)
+{
+	int at = sl_plan_server(plan, id);
+
+	sl_server_failed(s, id);
+	if (at >= 0)
+		sl_fabric_forget(&s->fab, plan->servers[at]->fabric_addr.data,
+				 plan->servers[at]->fabric_addr.len);
+}
+
 /* Posts and waits for one batch of pieces; failed pieces move to the next replica. */
 static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 {
@@ -170,7 +178,6 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 	struct sl_xfer *xs[SL_READ_BATCH];
 	struct piece *owner[SL_READ_BATCH];
 	uint32_t server[SL_READ_BATCH];
-	int peer[SL_READ_BATCH];
 	/* Servers that would not even take a post during this call. */
 	struct blocked blocked = { .n = 0 };
 
@@ -181,6 +188,7 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
 			const Sluice__Shard *sh = plan->shards[p[i].shard];
 			struct sl_xfer *x;
+			fi_addr_t dest;
 			int rep, at;
 
 			if (p[i].done)
@@ -212,20 +220,12 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 				x->state = SL_XFER_FREE;
 				return sl_sess_fail(s, -EMSGSIZE, "read request too large");
 			}
-			if (r->fi[at] == FI_ADDR_NOTAVAIL &&
-			    sl_fabric_av_insert(&s->fab, plan->servers[at]->fabric_addr.data,
-						plan->servers[at]->fabric_addr.len, &r->fi[at])) {
-				x->state = SL_XFER_FREE;
-				p[i].tried |= 1u << rep;
-				continue;
-			}
 			p[i].tried |= 1u << rep;
 			owner[nx] = &p[i];
 			server[nx] = plan->servers[at]->id;
-			peer[nx] = at;
 			xs[nx++] = x;
 			/* A peer that does not take a post is not asked again in this call. */
-			if (sl_xfer_post(s, x, r->fi[at])) {
+			if (resolve(s, plan->servers[at], &dest) || sl_xfer_post(s, x, dest)) {
 				sl_server_failed(s, server[nx - 1]);
 				if (blocked.n < 32)
 					blocked.ids[blocked.n++] = server[nx - 1];
@@ -249,11 +249,8 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			owner[i]->err = xs[i]->result;
 			/* A refusal is about the capability; anything else about the server,
 			 * whose connection may be stale (it restarted): reconnect next time. */
-			if (xs[i]->result != -EACCES) {
-				sl_server_failed(s, server[i]);
-				sl_fabric_forget(&s->fab, r->fi[peer[i]]);
-				r->fi[peer[i]] = FI_ADDR_NOTAVAIL;
-			}
+			if (xs[i]->result != -EACCES)
+				server_failed(s, plan, server[i]);
 		}
 	}
 }

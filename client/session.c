@@ -113,11 +113,12 @@ void sluice_close(sluice_session *s)
 	if (s->fabric_ok) {
 		struct sl_fabric_event ev[16];
 
-		/* Give cancelled operations a moment to come home before their
-		 * buffers go; the endpoint closes after the memory regions. */
+		/* Give cancelled operations a moment to come home; then the
+		 * endpoint goes (ending what is still posted), then the buffers. */
 		for (int tries = 0; tries < 20; tries++)
 			if (sl_fabric_poll(&s->fab, ev, 16, 5) <= 0)
 				break;
+		sl_fabric_close_ep(&s->fab);
 		sl_xfer_pool_free(s);
 		sl_fabric_close(&s->fab);
 	}

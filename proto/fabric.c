@@ -107,6 +107,13 @@ err:
 	return fi_rc(rc) ? fi_rc(rc) : -EIO;
 }
 
+void sl_fabric_close_ep(struct sl_fabric *f)
+{
+	if (f->ep)
+		fi_close(&f->ep->fid);
+	f->ep = NULL;
+}
+
 void sl_fabric_close(struct sl_fabric *f)
 {
 	if (f->ep)
@@ -158,6 +165,14 @@ uint64_t sl_fabric_mr_raddr(const struct sl_fabric *f, const struct sl_fabric_mr
 	return (uint64_t)((const uint8_t *)ptr - mr->base);
 }
 
+int sl_fabric_av_known(const struct sl_fabric *f, const void *addr, size_t len)
+{
+	for (int i = 0; i < f->n_peers; i++)
+		if (f->peers[i].len == len && memcmp(f->peers[i].addr, addr, len) == 0)
+			return 1;
+	return 0;
+}
+
 int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_addr_t *out)
 {
 	if (len == 0 || len > SL_FABRIC_ADDR_MAX)
@@ -179,10 +194,12 @@ int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_ad
 	return 0;
 }
 
-void sl_fabric_forget(struct sl_fabric *f, fi_addr_t fi)
+void sl_fabric_forget(struct sl_fabric *f, const void *addr, size_t len)
 {
 	for (int i = 0; i < f->n_peers; i++)
-		if (f->peers[i].fi == fi) {
+		if (f->peers[i].len == len && memcmp(f->peers[i].addr, addr, len) == 0) {
+			fi_addr_t fi = f->peers[i].fi;
+
 			f->peers[i] = f->peers[--f->n_peers];
 			fi_av_remove(f->av, &fi, 1, 0);
 			return;

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define SL_FABRIC_ADDR_MAX 64
-#define SL_FABRIC_PENDING 64
+/* Completions a post can stash while retrying: more than a server has in flight. */
+#define SL_FABRIC_PENDING 1024
 #define SL_FABRIC_PEERS 256
 /* Tag of every request sent to a data server; replies carry the request id. */
 #define SL_TAG_REQUEST (1ull << 62)
@@ -70,6 +71,11 @@ struct sl_fabric_mr {
 int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
 		   const char *service);
 void sl_fabric_close(struct sl_fabric *f);
+/*
+ * Closes just the endpoint, which ends every operation posted on it, so that
+ * memory regions and buffers can go before the domain does.
+ */
+void sl_fabric_close_ep(struct sl_fabric *f);
 
 /* Registers [buf, buf+len) with access flags (FI_READ, FI_REMOTE_WRITE, ...). */
 int sl_fabric_mr_reg(struct sl_fabric *f, void *buf, size_t len, uint64_t access,
@@ -79,15 +85,18 @@ void sl_fabric_mr_close(struct sl_fabric_mr *mr);
 uint64_t sl_fabric_mr_raddr(const struct sl_fabric *f, const struct sl_fabric_mr *mr,
 			    const void *ptr);
 
+/* 1 when addr is in the address vector already (a peer seen before). */
+int sl_fabric_av_known(const struct sl_fabric *f, const void *addr, size_t len);
 /* Resolves a peer's raw address (from sl_fabric.addr on its side), once per peer. */
 int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_addr_t *out);
 
 /*
- * Drops a peer from the address vector (its connection with it) so that the
- * next sl_fabric_av_insert of its address connects anew: for peers that
- * failed, which may have restarted on the same address.
+ * Drops a peer from the address vector, and so its connection: the next
+ * sl_fabric_av_insert of the address connects anew. For a peer that failed
+ * and may have restarted on the same address. Callers must not keep the
+ * peer's old fi_addr_t: resolve addresses through sl_fabric_av_insert.
  */
-void sl_fabric_forget(struct sl_fabric *f, fi_addr_t fi);
+void sl_fabric_forget(struct sl_fabric *f, const void *addr, size_t len);
 
 /* Posts; each retries -FI_EAGAIN while driving progress, until deadline_ms. */
 int sl_fabric_tsend(struct sl_fabric *f, const void *buf, size_t len, void *desc,

@@ -80,6 +80,7 @@ struct sl_data {
 	size_t data_stride;
 	int saw_ordered; /* a send posted after an RMA write arrives after its data */
 	int disk_inflight; /* slots in SL_SLOT_DISK */
+	int repost;        /* some slot is IDLE: its receive could not be posted */
 	struct sl_slot *slots;
 	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;

@@ -153,7 +153,10 @@ int main(int argc, char **argv)
 out:
 	d->stopping = 1;
 	sl_data_heartbeat_stop(d);
-	/* Memory regions close before their domain does. */
+	/* The endpoint first (it ends the posted receives), then the memory
+	 * regions and buffers, then the domain. */
+	if (fabric_open)
+		sl_fabric_close_ep(&d->fab);
 	sl_data_service_fini(d);
 	if (fabric_open)
 		sl_fabric_close(&d->fab);

@@ -25,17 +25,37 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
-#define SL_POST_MS 5000u
+/* How long a post may wait for a peer that is not taking it (a slow or
+ * vanished client): the loop serves everyone, so this stays short. */
+#define SL_POST_MS 1000u
 
 static int post_recv(struct sl_data *d, struct sl_slot *s)
 {
+	int rc;
+
 	s->state = SL_SLOT_RECV;
-	return sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
-			       &s->op, sl_mono_ms() + SL_POST_MS);
+	rc = sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
+			     &s->op, sl_mono_ms() + SL_POST_MS);
+	if (rc) {
+		/* Not lost: the loop posts it again (repost_idle). */
+		s->state = SL_SLOT_IDLE;
+		d->repost = 1;
+	}
+	return rc;
 }
 
-/* Posts the reply frame on op; 0 or a negative errno. */
-static int post_reply(struct sl_data *d, struct sl_slot *s, int err, struct sl_slot_op *op)
+/* Posts the receives that could not be posted before. */
+static void repost_idle(struct sl_data *d)
+{
+	d->repost = 0;
+	for (uint32_t i = 0; i < d->cfg.slots && !d->stopping; i++)
+		if (d->slots[i].state == SL_SLOT_IDLE)
+			post_recv(d, &d->slots[i]);
+}
+
+/* Posts the reply frame on op, giving the peer budget_ms to take it. */
+static int post_reply_within(struct sl_data *d, struct sl_slot *s, int err, struct sl_slot_op *op,
+			     uint32_t budget_ms)
 {
 	Sluice__DataReply rep = SLUICE__DATA_REPLY__INIT;
 	struct sl_frame_hdr h = { .type = (uint16_t)(s->type | SL_RPC_REPLY), .req_id = s->req_id };
@@ -50,11 +70,16 @@ static int post_reply(struct sl_data *d, struct sl_slot *s, int err, struct sl_s
 	sl_frame_hdr_encode(&h, s->reply);
 	sluice__data_reply__pack(&rep, s->reply + SL_FRAME_HDR_LEN);
 	rc = sl_fabric_tsend(&d->fab, s->reply, SL_FRAME_HDR_LEN + len, d->msg_mr.desc, s->peer,
-			     s->req_id, op, sl_mono_ms() + SL_POST_MS);
-	if (rc)
+			     s->req_id, op, sl_mono_ms() + budget_ms);
+	if (rc && budget_ms)
 		SL_WARN("reply to request %llu not sent: %s", (unsigned long long)s->req_id,
 			strerror(-rc));
 	return rc;
+}
+
+static int post_reply(struct sl_data *d, struct sl_slot *s, int err, struct sl_slot_op *op)
+{
+	return post_reply_within(d, s, err, op, SL_POST_MS);
 }
 
 static void send_reply(struct sl_data *d, struct sl_slot *s, int err)
@@ -100,11 +125,6 @@ static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__Shard
 {
 	int rc;
 
-	s->object = req->object_id;
-	s->shard = req->index;
-	rc = check_cap(d, s, &req->capability, SL_CAP_OP_READ);
-	if (rc)
-		goto fail;
 	s->offset = req->offset;
 	s->length = req->length;
 	s->raddr = req->buf_addr;
@@ -158,11 +178,6 @@ static void start_write(struct sl_data *d, struct sl_slot *s, const Sluice__Shar
 {
 	int rc;
 
-	s->object = req->object_id;
-	s->shard = req->index;
-	rc = check_cap(d, s, &req->capability, SL_CAP_OP_WRITE);
-	if (rc)
-		goto fail;
 	if (req->length > d->cfg.max_shard) {
 		rc = -EFBIG;
 		goto fail;
@@ -188,9 +203,9 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 {
 	struct sl_frame_hdr h;
 	const uint8_t *payload;
-	ProtobufCBinaryData reply_addr = { 0, NULL };
+	ProtobufCBinaryData reply_addr = { 0, NULL }, token = { 0, NULL };
 	ProtobufCMessage *msg = NULL;
-	int rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
+	int known, rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
 
 	/* Nothing to answer without a parsed request and a return address. */
 	if (rc)
@@ -203,6 +218,9 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 		if (r) {
 			msg = &r->base;
 			reply_addr = r->reply_addr;
+			token = r->capability;
+			s->object = r->object_id;
+			s->shard = r->index;
 		}
 	} else if (h.type == SL_RPC_SHARD_WRITE) {
 		Sluice__ShardWriteReq *w = sluice__shard_write_req__unpack(NULL, h.length, payload);
@@ -210,18 +228,34 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 		if (w) {
 			msg = &w->base;
 			reply_addr = w->reply_addr;
+			token = w->capability;
+			s->object = w->object_id;
+			s->shard = w->index;
 		}
 	}
-	if (!msg || !reply_addr.len || sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer))
+	if (!msg || !reply_addr.len || reply_addr.len > SL_FABRIC_ADDR_MAX)
 		goto drop;
-	if (h.type == SL_RPC_SHARD_READ)
+	/* The capability first: an unauthenticated request must not make this
+	 * server connect anywhere or wait on anyone. */
+	known = sl_fabric_av_known(&d->fab, reply_addr.data, reply_addr.len);
+	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE);
+	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer))
+		goto drop;
+	if (rc) {
+		/* The refusal goes back at once over the connection the request
+		 * came on; a return address that would need a new connection (not
+		 * the sender's) gets one try and no wait. */
+		s->state = SL_SLOT_REPLY;
+		if (post_reply_within(d, s, rc, &s->op, known ? SL_POST_MS : 0))
+			post_recv(d, s);
+	} else if (h.type == SL_RPC_SHARD_READ)
 		start_read(d, s, (Sluice__ShardReadReq *)msg);
 	else
 		start_write(d, s, (Sluice__ShardWriteReq *)msg);
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return;
 drop:
-	SL_DEBUG("dropping a malformed request (%zu bytes)", len);
+	SL_DEBUG("dropping a request (%zu bytes)", len);
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	post_recv(d, s);
@@ -347,9 +381,13 @@ static int reap_disk(struct sl_data *d, long wait_us)
 	io_uring_submit_and_wait_timeout(&d->uring.ring, &cqe, 1, &ts, NULL);
 	io_uring_for_each_cqe(&d->uring.ring, head, cqe) {
 		int range;
-		struct sl_shard_read *rd = sl_shardstore_cqe_read(cqe, &range);
+		struct sl_shard_read *rd;
 
 		seen++;
+		/* Older kernels report liburing's own timeout as a completion. */
+		if (cqe->user_data == LIBURING_UDATA_TIMEOUT)
+			continue;
+		rd = sl_shardstore_cqe_read(cqe, &range);
 		if (sl_shardstore_read_cqe(rd, range, cqe->res)) {
 			struct sl_slot *s = (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
 
@@ -379,6 +417,8 @@ int sl_data_service_run(struct sl_data *d)
 			on_event(d, &ev[i]);
 		if (d->disk_inflight)
 			reap_disk(d, n ? 0 : 50);
+		if (d->repost)
+			repost_idle(d);
 	}
 	/* Buffers go after the reads that fill them. */
 	while (d->disk_inflight)
@@ -388,7 +428,7 @@ int sl_data_service_run(struct sl_data *d)
 
 void sl_data_service_fini(struct sl_data *d)
 {
-	/* Closing the endpoint (in main) flushes posted receives; buffers go after it. */
+	/* main closed the endpoint already: nothing posted can touch these now. */
 	sl_fabric_mr_close(&d->msg_mr);
 	sl_fabric_mr_close(&d->data_mr);
 	if (d->uring.ring.ring_fd > 0)

@@ -16,11 +16,15 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
-/* Records a nonce; -EALREADY when it was seen inside its validity window. */
+/*
+ * Records a nonce; -EALREADY when it was seen inside its validity window.
+ * When every slot of the probe window is live, the one closest to expiry
+ * gives way: a flood of requests must not lock everyone out.
+ */
 static int replay_check(struct sl_meta *m, const uint8_t nonce[16], uint64_t now)
 {
+	struct sl_replay_slot *victim = NULL;
 	uint64_t h;
-	int rc = -EBUSY;
 
 	memcpy(&h, nonce, 8);
 	pthread_mutex_lock(&m->replay_lock);
@@ -28,18 +32,16 @@ static int replay_check(struct sl_meta *m, const uint8_t nonce[16], uint64_t now
 		struct sl_replay_slot *s = &m->replay[(h + i) & (SL_REPLAY_SLOTS - 1)];
 
 		if (s->expires_ms > now && memcmp(s->nonce, nonce, 16) == 0) {
-			rc = -EALREADY;
-			break;
+			pthread_mutex_unlock(&m->replay_lock);
+			return -EALREADY;
 		}
-		if (s->expires_ms <= now && rc == -EBUSY) {
-			memcpy(s->nonce, nonce, 16);
-			s->expires_ms = now + 2 * SL_REQ_SKEW_MS;
-			rc = 0;
-			/* Keep probing: an older copy may sit further along. */
-		}
+		if (!victim || (victim->expires_ms > now && s->expires_ms < victim->expires_ms))
+			victim = s;
 	}
+	memcpy(victim->nonce, nonce, 16);
+	victim->expires_ms = now + 2 * SL_REQ_SKEW_MS;
 	pthread_mutex_unlock(&m->replay_lock);
-	return rc;
+	return 0;
 }
 
 int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint8_t *buf,
@@ -86,7 +88,7 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 	if (!sl_mac_equal(mac, env->mac.data, SL_MAC_LEN))
 		goto refuse;
 	rc = replay_check(m, env->nonce.data, now);
-	why = rc == -EALREADY ? "replayed nonce" : "replay cache full";
+	why = "replayed nonce";
 	if (rc)
 		goto refuse;
 	caller->p = p;

@@ -16,7 +16,7 @@
 #define SL_META_MAX_SERVERS 256
 /* Connections served at once, a thread each (small stacks: see server.c). */
 #define SL_META_MAX_CONNS 1024
-#define SL_REPLAY_SLOTS (1u << 17)
+#define SL_REPLAY_SLOTS (1u << 19)
 #define SL_SYSTEM_TENANT "system"
 
 struct sl_meta_config {

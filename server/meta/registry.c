@@ -103,7 +103,8 @@ int sl_registry_describe(struct sl_meta *m, const uint32_t *ids, size_t n,
 			 Sluice__DataServer ***out, size_t *n_out)
 {
 	uint64_t now = sl_mono_ms();
-	Sluice__DataServer **list = calloc((size_t)m->n_servers + 1, sizeof(*list));
+	/* Sized for every possible server: the count may grow before the lock. */
+	Sluice__DataServer **list = calloc(SL_META_MAX_SERVERS + 1, sizeof(*list));
 	size_t k = 0;
 	int rc = 0;
 

@@ -94,9 +94,25 @@ int sl_sweep_pending(struct sl_meta *m, uint64_t now_ms)
 			rc = -ENOMEM;
 			break;
 		}
-		/* Under the mutation lock: a late PUT_COMMIT either wins or finds nothing. */
+		/* Under the mutation lock, and only if it is still pending: a
+		 * PUT_COMMIT that landed since the scan wins. */
 		pthread_mutex_lock(&m->mutate_lock);
-		rc = abandon(m, b, o);
+		{
+			struct sl_key k;
+			uint8_t *val = NULL;
+			size_t vlen;
+
+			sl_key_u64(sl_key_tag(sl_key_reset(&k), 'p'), o->id);
+			rc = sl_catalog_get_raw(m->cat, SL_CF_OBJECTS, k.b, k.len, &val, &vlen);
+			free(val);
+			if (rc == -ENOENT) {
+				pthread_mutex_unlock(&m->mutate_lock);
+				sl_batch_free(b);
+				rc = 0;
+				continue;
+			}
+		}
+		rc = rc ? rc : abandon(m, b, o);
 		snprintf(what, sizeof(what), "%s/%s", o->ns, o->name);
 		a.event = (char *)"object.abandon";
 		a.tenant_id = o->tenant_id;

@@ -105,10 +105,16 @@ void tc_meta_start(struct tcluster *c)
 
 void tc_data_start(struct tcluster *c, int i)
 {
+	tc_data_start_port(c, i, "0");
+}
+
+void tc_data_start_port(struct tcluster *c, int i, const char *port)
+{
 	char out[300], err[300], dir[300], id[16];
 	char *argv[] = { (char *)bin("SLUICE_DATA_BIN"), (char *)"--id", id, (char *)"--meta",
 			 c->meta_addr, (char *)"--data-dir", dir, (char *)"--cluster-key",
-			 c->cluster_key, (char *)"--slots", (char *)"4", NULL };
+			 c->cluster_key, (char *)"--slots", (char *)"4", (char *)"--fabric-port",
+			 (char *)port, NULL };
 
 	snprintf(id, sizeof(id), "%d", i + 1);
 	snprintf(dir, sizeof(dir), "%s/data%d", c->dir, i + 1);
@@ -406,4 +412,22 @@ int tc_shard_files(struct tcluster *c)
 		closedir(d);
 	}
 	return count;
+}
+
+void tc_data_port(struct tcluster *c, int i, char *port, size_t len)
+{
+	char path[400], line[1024], *at;
+	FILE *f;
+
+	port[0] = '\0';
+	snprintf(path, sizeof(path), "%s/data%d.log", c->dir, i + 1);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if ((at = strstr(line, "fi_sockaddr_in://")) && (at = strrchr(at, ':'))) {
+			at[strcspn(at, "\r\n")] = '\0';
+			snprintf(port, len, "%s", at + 1);
+		}
+	fclose(f);
+	cr_assert(port[0], "no fabric address in %s", path);
 }

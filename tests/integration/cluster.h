@@ -36,6 +36,10 @@ void tc_meta_start(struct tcluster *c);
 /* Sends sig to sluice-meta and reaps it. */
 void tc_meta_kill(struct tcluster *c, int sig);
 void tc_data_start(struct tcluster *c, int i);
+/* Starts data server i on a given fabric port ("0": any). */
+void tc_data_start_port(struct tcluster *c, int i, const char *port);
+/* The fabric port data server i reported last in its log, as text. */
+void tc_data_port(struct tcluster *c, int i, char *port, size_t len);
 void tc_data_kill(struct tcluster *c, int i, int sig);
 /* Waits until sluice-meta reports `up` data servers up (and the rest down). */
 void tc_wait_servers_up(struct tcluster *c, int up);

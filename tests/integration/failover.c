@@ -163,3 +163,19 @@ Test(failover, a_corrupt_replica_is_never_served)
 	cr_assert_eq(sluice_read(s, "data", "model.bin", SHARD, out, SHARD, &got), 0);
 	cr_assert(memcmp(out, in + SHARD, SHARD) == 0);
 }
+
+Test(failover, a_server_restarted_on_the_same_address_serves_again)
+{
+	char port[16];
+
+	/* The session has connections to all three from the setup's put. */
+	read_all_and_compare();
+	tc_data_port(&cl, 2, port, sizeof(port));
+	tc_data_kill(&cl, 2, SIGKILL);
+	tc_data_start_port(&cl, 2, port);
+	tc_wait_servers_up(&cl, 3);
+	/* Only the restarted one is left; its old connection is dead. */
+	tc_data_kill(&cl, 0, SIGKILL);
+	tc_data_kill(&cl, 1, SIGKILL);
+	read_all_and_compare();
+}
