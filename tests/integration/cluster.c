@@ -431,3 +431,27 @@ void tc_data_port(struct tcluster *c, int i, char *port, size_t len)
 	fclose(f);
 	cr_assert(port[0], "no fabric address in %s", path);
 }
+
+pid_t tc_cli_put_start(struct tcluster *c, const char *cred, const uint8_t *data, size_t size,
+		       const char *file, const char *dest, char *src, size_t src_len)
+{
+	char *argv[] = { (char *)bin("SLUICE_CLI_BIN"), (char *)"-c", (char *)cred, (char *)"put",
+			 src, (char *)dest, (char *)"--no-progress", NULL };
+	FILE *f;
+	pid_t pid;
+
+	snprintf(src, src_len, "%s/%s", c->dir, file);
+	f = fopen(src, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(data, 1, size, f), size);
+	fclose(f);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}

@@ -65,6 +65,13 @@ Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, cons
 /* Shard replica files on all data servers' disks (temporary files too). */
 int tc_shard_files(struct tcluster *c);
 
+/*
+ * Writes size bytes of pattern `seed` to <dir>/<file> (path in src) and
+ * starts `sluice -c cred put src dest --no-progress` in the background.
+ */
+pid_t tc_cli_put_start(struct tcluster *c, const char *cred, const uint8_t *data, size_t size,
+		       const char *file, const char *dest, char *src, size_t src_len);
+
 /* Fills buf with a reproducible pattern for seed. */
 void tc_fill(void *buf, size_t len, unsigned seed);
 /* Runs argv (NULL-terminated) with stdout/stderr captured into out; returns the exit code. */

@@ -84,27 +84,13 @@ Test(crash, sigkill_in_the_middle_of_an_ingest)
 {
 	size_t size = 48u << 20, got = 0;
 	uint8_t *in = malloc(size), *back = malloc(size);
-	char src[400], dest[64] = "data/big.bin";
-	char *argv[] = { (char *)getenv("SLUICE_CLI_BIN"), (char *)"-c", cred, (char *)"put",
-			 src, dest, (char *)"--no-progress", NULL };
+	char src[400];
 	struct sluice_object *o = NULL;
-	FILE *f;
 	pid_t pid;
 	int status, rc;
 
-	cr_assert(argv[0]);
 	tc_fill(in, size, 7);
-	snprintf(src, sizeof(src), "%s/big.src", cl.dir);
-	f = fopen(src, "w");
-	cr_assert_eq(fwrite(in, 1, size, f), size);
-	fclose(f);
-
-	pid = fork();
-	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	pid = tc_cli_put_start(&cl, cred, in, size, "big.src", "data/big.bin", src, sizeof(src));
 	/* Kill sluice-meta as soon as shards start landing on disk. */
 	for (int i = 0; i < 400 && tc_shard_files(&cl) < 3; i++)
 		usleep(10000);

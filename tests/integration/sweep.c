@@ -22,14 +22,10 @@ Test(sweep, abandoned_ingest_is_collected, .timeout = 180)
 	size_t size = 8u << 20;
 	uint8_t *in = malloc(size);
 	char cred[400], src[400], log[400], cmd[600];
-	char *argv[] = { getenv("SLUICE_CLI_BIN"), (char *)"-c", cred, (char *)"put", src,
-			 (char *)"data/killed.bin", (char *)"--no-progress", NULL };
 	sluice_session *s;
-	FILE *f;
 	pid_t pid;
 	int files = -1;
 
-	cr_assert(argv[0]);
 	setenv("SLUICE_PENDING_EXPIRY_S", "2", 1);
 	tc_start(&cl, 3);
 	s = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
@@ -38,16 +34,8 @@ Test(sweep, abandoned_ingest_is_collected, .timeout = 180)
 	cr_assert_eq(tc_shard_files(&cl), 3);
 
 	tc_fill(in, size, 5);
-	snprintf(src, sizeof(src), "%s/killed.src", cl.dir);
-	f = fopen(src, "w");
-	cr_assert_eq(fwrite(in, 1, size, f), size);
-	fclose(f);
-	pid = fork();
-	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	pid = tc_cli_put_start(&cl, cred, in, size, "killed.src", "data/killed.bin", src,
+			       sizeof(src));
 	/* Kill the client once some of its shards are on disk: it never commits. */
 	for (int i = 0; i < 500 && tc_shard_files(&cl) < 3 + 12; i++)
 		usleep(10000);
