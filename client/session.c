@@ -504,3 +504,53 @@ int sluice_whoami(sluice_session *s, char **tenant, char **principal)
 	sluice__principal__free_unpacked(p, NULL);
 	return 0;
 }
+
+int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
+		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated)
+{
+	Sluice__AuditListReq req = SLUICE__AUDIT_LIST_REQ__INIT;
+	Sluice__AuditListResp *resp = NULL;
+	struct sluice_audit_record *list;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	req.after_seq = after_seq;
+	req.limit = limit;
+	rc = sl_sess_call(s, SL_RPC_AUDIT_LIST, &req.base, &sluice__audit_list_resp__descriptor,
+			  (ProtobufCMessage **)&resp);
+	if (rc)
+		return rc;
+	list = calloc(resp->n_records + 1, sizeof(*list));
+	for (size_t i = 0; list && i < resp->n_records; i++) {
+		const Sluice__AuditRecord *a = resp->records[i];
+
+		list[i] = (struct sluice_audit_record){
+			a->seq, a->time_ms, a->tenant_id, a->principal_id, a->object_id, a->cap_id,
+			dup_or_empty(a->event), dup_or_empty(a->purpose), dup_or_empty(a->object),
+			dup_or_empty(a->decision), dup_or_empty(a->reason),
+		};
+	}
+	if (list) {
+		*out = list;
+		*n = resp->n_records;
+		if (chain_ok)
+			*chain_ok = resp->chain_ok;
+		if (truncated)
+			*truncated = resp->truncated;
+	}
+	sluice__audit_list_resp__free_unpacked(resp, NULL);
+	return list ? 0 : sl_sess_fail(s, -ENOMEM, "out of memory");
+}
+
+void sluice_audit_free(struct sluice_audit_record *list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++) {
+		free(list[i].event);
+		free(list[i].purpose);
+		free(list[i].object);
+		free(list[i].decision);
+		free(list[i].reason);
+	}
+	free(list);
+}

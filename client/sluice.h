@@ -180,6 +180,30 @@ int sluice_ns_list(sluice_session *s, const char *tenant, char ***names, size_t 
 int sluice_servers(sluice_session *s, struct sluice_server_info **out, size_t *n);
 void sluice_servers_free(struct sluice_server_info *list, size_t n);
 
+struct sluice_audit_record {
+	uint64_t seq;
+	uint64_t time_ms;
+	uint64_t tenant_id;
+	uint64_t principal_id;
+	uint64_t object_id;
+	uint64_t cap_id;
+	char *event;     /* read.grant, object.put, object.tags, object.abandon, ... */
+	char *purpose;
+	char *object;    /* ns/name, or the tenant/principal/namespace created */
+	char *decision;  /* allow, deny, done */
+	char *reason;
+};
+/*
+ * Reads the audit log after sequence number after_seq, at most limit records
+ * (0: 100). A tenant's admins see their tenant's records, cluster admins all.
+ * *chain_ok says whether every record read links to the one before it (a
+ * deleted, edited or reordered record breaks the chain); *truncated that
+ * more follow. Free with sluice_audit_free.
+ */
+int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
+		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated);
+void sluice_audit_free(struct sluice_audit_record *list, size_t n);
+
 /* Who the session is: tenant and principal names (free both). */
 int sluice_whoami(sluice_session *s, char **tenant, char **principal);
 

@@ -78,6 +78,8 @@ show "${S[@]}" "${alice[@]}" get datasets/restricted/report.txt || true
 echo "# bob (tenant globex) asks for acme's object: answered exactly like a missing one"
 show "${S[@]}" "${bob[@]}" get datasets/demo/docs/report-07.txt || true
 show "${S[@]}" "${bob[@]}" get datasets/demo/no-such-object || true
+echo "# every decision is in acme's audit log, hash-chained"
+show "${S[@]}" "${alice[@]}" audit --after 20
 
 cat <<EOF
 

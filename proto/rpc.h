@@ -30,7 +30,9 @@
 	X(SERVER_LIST, server_list, 13, Sluice__Empty, Sluice__ServerListResp, empty, server_list_resp)         \
 	X(REGISTER, register, 14, Sluice__RegisterReq, Sluice__RegisterResp, register_req, register_resp)    \
 	X(HEARTBEAT, heartbeat, 15, Sluice__HeartbeatReq, Sluice__HeartbeatResp, heartbeat_req,   \
-	  heartbeat_resp)
+	  heartbeat_resp)                                                                          \
+	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
+	  audit_list_resp)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \

@@ -24,7 +24,7 @@ struct cli {
 	int progress; /* -1 auto (a terminal), 0 off, 1 on */
 	uint32_t shard_size, replicas, limit;
 	int jobs;     /* parallel ingest workers */
-	uint64_t offset, length;
+	uint64_t offset, length, after;
 	int have_range;
 	struct sluice_tag tags[SL_CLI_MAX_TAGS];
 	size_t n_tags;
@@ -72,6 +72,7 @@ int cmd_principal(struct cli *c);
 int cmd_ns(struct cli *c);
 int cmd_servers(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_audit(struct cli *c);
 int cmd_put(struct cli *c);
 int cmd_get(struct cli *c);
 int cmd_ls(struct cli *c);

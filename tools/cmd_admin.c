@@ -269,3 +269,57 @@ int cmd_whoami(struct cli *c)
 	free(principal);
 	return 0;
 }
+
+int cmd_audit(struct cli *c)
+{
+	struct sluice_audit_record *list;
+	size_t n;
+	char when[32];
+	int rc, chain_ok = 0, truncated = 0;
+
+	if (c->n_args)
+		return 2;
+	if (cli_connect(c))
+		return 1;
+	rc = sluice_audit_list(c->s, c->after, c->limit, &list, &n, &chain_ok, &truncated);
+	if (rc)
+		return cli_fail(c, rc, "audit");
+	if (c->json)
+		printf("{\"chain_ok\":%s,\"truncated\":%s,\"records\":[", chain_ok ? "true" : "false",
+		       truncated ? "true" : "false");
+	for (size_t i = 0; i < n; i++) {
+		struct sluice_audit_record *a = &list[i];
+
+		human_time(a->time_ms, when, sizeof(when));
+		if (c->json) {
+			printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"tenant_id\":%llu,"
+			       "\"principal_id\":%llu,\"object_id\":%llu,\"event\":",
+			       i ? "," : "", (unsigned long long)a->seq,
+			       (unsigned long long)a->time_ms, (unsigned long long)a->tenant_id,
+			       (unsigned long long)a->principal_id, (unsigned long long)a->object_id);
+			json_str(stdout, a->event);
+			printf(",\"object\":");
+			json_str(stdout, a->object);
+			printf(",\"purpose\":");
+			json_str(stdout, a->purpose);
+			printf(",\"decision\":");
+			json_str(stdout, a->decision);
+			printf(",\"reason\":");
+			json_str(stdout, a->reason);
+			printf("}");
+		} else {
+			printf("%-6llu %s  %-16s %-6s principal %-4llu %s%s%s%s%s\n",
+			       (unsigned long long)a->seq, when, a->event, a->decision,
+			       (unsigned long long)a->principal_id, a->object,
+			       a->purpose[0] ? "  purpose " : "", a->purpose,
+			       a->reason[0] ? "  : " : "", a->reason);
+		}
+	}
+	if (c->json)
+		printf("]}\n");
+	else
+		printf("hash chain: %s%s\n", chain_ok ? "intact" : "BROKEN (records were removed, edited or reordered)",
+		       truncated ? "; more records follow (--after)" : "");
+	sluice_audit_free(list, n);
+	return chain_ok ? 0 : 1;
+}

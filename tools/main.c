@@ -57,6 +57,12 @@ static const struct command commands[] = {
 	  "Set or remove tags. Lowering classification needs the admin role." },
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
+	{ "audit", cmd_audit,
+	  "sluice audit [--after SEQ] [--limit N] [--json]\n\n"
+	  "The audit log: every read decision (allowed and denied, with the rule that\n"
+	  "decided), every put, tag change, creation and abandoned ingest. A tenant's\n"
+	  "admins see their tenant's records, cluster admins all. Also checks the hash\n"
+	  "chain of the records read; exits 1 when it is broken. Needs the admin role." },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -75,7 +81,8 @@ static void usage(FILE *f)
 		"  stat NS/NAME            show an object, its tags and its shards\n"
 		"  tag NS/NAME K=V...      change tags\n"
 		"  servers                 list data servers\n"
-		"  whoami                  show who the credentials are\n\n"
+		"  whoami                  show who the credentials are\n"
+		"  audit                   read and check the audit log (admin)\n\n"
 		"Options:\n"
 		"  -c, --credentials FILE  credentials file ($SLUICE_CREDENTIALS)\n"
 		"  -m, --meta HOST:PORT    metadata server ($SLUICE_META; default: from the file)\n"
@@ -170,7 +177,7 @@ static int add_list(const char **list, size_t *n, const char *v)
 int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
-	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS };
+	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER };
 	static const struct option opts[] = {
 		{ "credentials", required_argument, 0, 'c' },
 		{ "meta", required_argument, 0, 'm' },
@@ -192,6 +199,7 @@ int main(int argc, char **argv)
 		{ "progress", no_argument, 0, O_PROGRESS },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
 		{ "jobs", required_argument, 0, O_JOBS },
+		{ "after", required_argument, 0, O_AFTER },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli c = { 0 };
@@ -239,7 +247,7 @@ int main(int argc, char **argv)
 			}
 			c.jobs = (int)v;
 			break;
-		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH:
+		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH: case O_AFTER:
 			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
 						       opt == O_LIMIT) && v > UINT32_MAX)) {
 				cli_error("bad number '%s'", optarg);
@@ -250,6 +258,7 @@ int main(int argc, char **argv)
 			if (opt == O_LIMIT) c.limit = (uint32_t)v;
 			if (opt == O_OFFSET) { c.offset = v; c.have_range = 1; }
 			if (opt == O_LENGTH) { c.length = v; c.have_range |= 2; }
+			if (opt == O_AFTER) c.after = v;
 			break;
 		default:
 			cli_error("unknown option '%s' (see sluice --help)", argv[optind - 1]);

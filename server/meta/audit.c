@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "catalog_keys.h"
+#include "governance.h"
 #include "meta.h"
 #include "sl_log.h"
 #include "sl_time.h"
@@ -81,5 +82,83 @@ out:
 	free(buf);
 	if (!with)
 		sl_batch_free(b);
+	return rc;
+}
+
+struct audit_scan {
+	const struct sl_meta *m;
+	uint64_t tenant;      /* 0: every tenant (cluster admins) */
+	size_t limit;
+	struct sl_collect out;
+	uint8_t prev[32];
+	int have_prev;
+	int chain_ok;
+	uint64_t last_seq;
+};
+
+static int audit_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct audit_scan *a = arg;
+	Sluice__AuditRecord *rec;
+	int keep;
+
+	if (a->out.n == a->limit) {
+		a->out.truncated = 1;
+		return 1;
+	}
+	rec = sluice__audit_record__unpack(NULL, vlen, val);
+	if (!rec)
+		return -EIO;
+	/* Every record names the hash of the one before it. */
+	if (a->have_prev && (rec->prev_hash.len != 32 || memcmp(rec->prev_hash.data, a->prev, 32)))
+		a->chain_ok = 0;
+	sha256(val, vlen, a->prev);
+	a->have_prev = 1;
+	a->last_seq = rec->seq;
+	keep = a->tenant == 0 || rec->tenant_id == a->tenant;
+	sluice__audit_record__free_unpacked(rec, NULL);
+	return keep ? sl_collect_one(&a->out, key, klen, val, vlen) : 0;
+}
+
+int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__AuditListReq *req,
+		    struct sl_reply *r)
+{
+	Sluice__AuditListResp resp = SLUICE__AUDIT_LIST_RESP__INIT;
+	struct audit_scan a = { .m = m, .chain_ok = 1 };
+	struct sl_key from;
+	uint8_t *val = NULL;
+	size_t vlen;
+	int rc;
+
+	if (!c->p || !sl_has_role(c->p, "admin"))
+		return sl_fail(r, -EPERM, "reading the audit log needs the admin role");
+	/* Cluster admins read every tenant's records; a tenant's admins their own. */
+	a.tenant = sl_is_cluster_admin(m, c) ? 0 : c->p->tenant_id;
+	a.limit = req->limit && req->limit <= 1000 ? req->limit : (req->limit ? 1000 : 100);
+	a.out.desc = &sluice__audit_record__descriptor;
+	/* Start from the record before the window, to check the first link too. */
+	if (req->after_seq) {
+		sl_key_u64(sl_key_reset(&from), req->after_seq);
+		rc = sl_catalog_get_raw(m->cat, SL_CF_AUDIT, from.b, from.len, &val, &vlen);
+		if (rc == 0) {
+			sha256(val, vlen, a.prev);
+			a.have_prev = 1;
+		}
+		free(val);
+	}
+	sl_key_u64(sl_key_reset(&from), req->after_seq);
+	rc = sl_catalog_scan(m->cat, SL_CF_AUDIT, "", 0, req->after_seq ? from.b : NULL,
+			     req->after_seq ? from.len : 0, audit_one, &a);
+	if (!rc) {
+		resp.records = (Sluice__AuditRecord **)a.out.items;
+		resp.n_records = a.out.n;
+		resp.truncated = a.out.truncated;
+		resp.chain_ok = a.chain_ok;
+		resp.last_seq = a.last_seq;
+		rc = sl_reply_pack(r, &resp.base);
+	} else {
+		sl_fail(r, rc, "catalog read failed");
+	}
+	sl_collect_free(&a.out);
 	return rc;
 }

@@ -274,3 +274,47 @@ Test(governance, data_servers_refuse_bad_capabilities_alike)
 	cr_assert_eq(sluice_read(alice, "datasets", "cap-target", 0, buf, sizeof(buf), &got), 0);
 	cr_assert_eq(got, 14);
 }
+
+Test(governance, audit_log_records_decisions_per_tenant)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	struct sluice_audit_record *list;
+	size_t n, got;
+	char buf[8];
+	int chain_ok = 0, denied = 0, allowed = 0, put = 0;
+
+	cr_assert_eq(sluice_put(alice, "datasets", "open.txt", "open", 4, NULL, 0), 0);
+	cr_assert_eq(sluice_put(alice, "datasets", "closed.txt", "shut", 4, restricted, 1), 0);
+	cr_assert_eq(sluice_read(alice, "datasets", "open.txt", 0, buf, 4, &got), 0);
+	cr_assert_eq(sluice_read(alice, "datasets", "closed.txt", 0, buf, 4, &got), -EACCES);
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, &chain_ok, NULL), 0, "%s",
+		     sluice_last_error(alice));
+	cr_assert(chain_ok, "the audit hash chain is broken");
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i].event, "read.grant") == 0 &&
+		    strcmp(list[i].object, "datasets/closed.txt") == 0) {
+			denied += strcmp(list[i].decision, "deny") == 0;
+			cr_assert_str_eq(list[i].reason, "classification above principal clearance");
+			cr_assert_str_eq(list[i].purpose, "inference");
+		}
+		if (strcmp(list[i].event, "read.grant") == 0 &&
+		    strcmp(list[i].object, "datasets/open.txt") == 0)
+			allowed += strcmp(list[i].decision, "allow") == 0;
+		put += strcmp(list[i].event, "object.put") == 0;
+		if (i)
+			cr_assert_gt(list[i].seq, list[i - 1].seq);
+	}
+	sluice_audit_free(list, n);
+	cr_assert_eq(denied, 1);
+	cr_assert_eq(allowed, 1);
+	cr_assert_eq(put, 2);
+
+	/* globex's admin sees none of acme's records. */
+	cr_assert_eq(sluice_audit_list(bob, 0, 1000, &list, &n, &chain_ok, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_null(strstr(list[i].object, "open.txt"), "bob sees acme's record %llu",
+			       (unsigned long long)list[i].seq);
+	cr_assert(n > 0, "bob should see his own tenant's records");
+	sluice_audit_free(list, n);
+}
