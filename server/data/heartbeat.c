@@ -8,23 +8,12 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "data.h"
 #include "rpc.h"
 #include "rpc_client.h"
 #include "sl_log.h"
-
-static void sleep_ms(struct sl_data *d, uint32_t ms)
-{
-	while (ms && !d->stopping) {
-		uint32_t step = ms < 100 ? ms : 100;
-		struct timespec ts = { 0, (long)step * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
+#include "sl_time.h"
 
 static int do_register(struct sl_data *d, struct sl_rpc_client *c, uint32_t *hb_ms)
 {
@@ -122,7 +111,7 @@ static void *hb_main(void *arg)
 			warned = 0;
 		}
 		if (registered || rc)
-			sleep_ms(d, registered ? hb_ms : 500);
+			sl_sleep_unless(&d->stopping, registered ? hb_ms : 500);
 	}
 	sl_rpc_client_close(&c);
 	return NULL;

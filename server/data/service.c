@@ -1,13 +1,13 @@
 /*
  * The data-plane loop: a fixed set of request slots, each with a tagged
- * receive posted for SL_TAG_REQUEST. A request moves a slot through
- *   RECV -> (capability check, disk) -> RMA -> REPLY -> RECV
- * driven by completions from one CQ. Reads: io_uring from disk into the
- * slot's registered buffer, RMA write into the client's buffer, then a tagged
- * reply; where the provider orders a send after a write (FI_ORDER_SAW, as
- * tcp;ofi_rxm does) the reply is posted right behind the write (SERVING),
- * elsewhere after the write completes. Writes: RMA read from the client's
- * buffer, CRC check, durable store, reply.
+ * receive posted for SL_TAG_REQUEST, driven by completions from one CQ and
+ * one io_uring. The capability is checked before anything else. A read moves
+ * its slot RECV -> DISK (its blocks load while other slots are served) ->
+ * RMA write into the client's buffer -> REPLY -> RECV; where the provider
+ * orders a send after a write (FI_ORDER_SAW, as tcp;ofi_rxm does) the reply
+ * is posted right behind the write (SERVING), elsewhere after the write
+ * completes. A write: RMA read from the client's buffer -> CRC check and
+ * durable store (inline) -> REPLY -> RECV.
  *
  * Every capability failure answers -EACCES, the same for all causes; the
  * cause is logged as an audit line.

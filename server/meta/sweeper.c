@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalog_keys.h"
 #include "meta.h"
@@ -142,11 +141,7 @@ static void *sweeper_main(void *arg)
 	if (interval_ms > 60000u)
 		interval_ms = 60000u;
 	while (!m->stopping) {
-		for (uint32_t slept = 0; slept < interval_ms && !m->stopping; slept += 100) {
-			struct timespec ts = { 0, 100 * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		sl_sleep_unless(&m->stopping, interval_ms);
 		if (!m->stopping) {
 			int rc = sl_sweep_pending(m, sl_now_ms());
 

@@ -16,21 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "capability.h"
 
 #define TEST_NOW_MS 1750000000000ull
 #define TEST_GEN 7u
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap);
-
-static void test_check(int ok, const char *what, size_t size)
-{
-	if (ok)
-		return;
-	fprintf(stderr, "fuzz-capability: invariant broken on a %zu-byte input: %s\n", size, what);
-	abort();
-}
 
 static void test_ring(struct sl_keyring *kr, uint32_t gen)
 {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "capability.h"
 #include "data.h"
 #include "frame.h"
@@ -28,17 +29,6 @@
 
 #define TEST_NOW_MS 1750000000000ull
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap);
-
-static void test_check(int ok, const char *what, size_t size)
-{
-	if (ok)
-		return;
-	fprintf(stderr, "fuzz-data_request: invariant broken on a %zu-byte input: %s\n", size,
-		what);
-	abort();
-}
 
 /* A bytes field unpacked from len bytes: present when non-empty, and shorter. */
 static int test_bytes_inside(const ProtobufCBinaryData *b, size_t len)

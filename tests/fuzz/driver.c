@@ -16,17 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
+
 #define TEST_FUZZ_MUTATIONS 20000u
 #define TEST_FUZZ_SEEDS_MAX 16u
 #define TEST_FUZZ_INPUT_MAX 4096u
-
-/* Defined by the target. */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-/*
- * Defined by the target: writes its seed number n (from 0) into buf, at most
- * cap bytes, and returns its length; 0 when there is no seed n.
- */
-size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap);
 
 struct test_input {
 	uint8_t b[TEST_FUZZ_INPUT_MAX];

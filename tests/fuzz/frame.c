@@ -13,18 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "frame.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap);
-
-static void test_check(int ok, const char *what, size_t size)
-{
-	if (ok)
-		return;
-	fprintf(stderr, "fuzz-frame: invariant broken on a %zu-byte input: %s\n", size, what);
-	abort();
-}
 
 static void test_decode_with_cap(const uint8_t *data, size_t size, size_t cap)
 {

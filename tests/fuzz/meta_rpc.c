@@ -14,11 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "meta.h"
 #include "sl_time.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap);
 
 typedef int (*handler_fn)(struct sl_meta *m, const struct sl_caller *c,
 			  const ProtobufCMessage *req, struct sl_reply *r);
