@@ -7,19 +7,31 @@
  * a failure reproduces; each input sits in its own exact-size heap block, so
  * that AddressSanitizer catches a read one byte past it.
  *
+ * With `--corpus DIR` the files kept there (tests/fuzz/corpus/<target>/:
+ * inputs that once found a bug or reach deep paths) are run too, and join
+ * the seeds the mutations start from. With `--seconds N` the mutation phase
+ * goes on past the fixed count until N seconds have passed, still drawing
+ * from the same fixed sequence, so CI spends a bounded time on each target
+ * and a failure reproduces by running the same command again (with at
+ * least as many seconds). SLUICE_FUZZ_SECONDS overrides --seconds.
+ *
  * With file arguments it runs just those files, like a libFuzzer binary
  * replaying a crash (`fuzz-frame-driver crash-1234`); with `--seeds DIR` it
  * writes the target's seeds there, a starting corpus for libFuzzer.
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fuzz.h"
 
 #define TEST_FUZZ_MUTATIONS 20000u
 #define TEST_FUZZ_SEEDS_MAX 16u
+/* Seeds plus corpus files the mutations start from. */
+#define TEST_FUZZ_POOL_MAX 256u
 #define TEST_FUZZ_INPUT_MAX 4096u
 
 struct test_input {
@@ -123,23 +135,86 @@ static void test_mutate(struct test_input *in, uint64_t *rs)
 	}
 }
 
+/* Reads at most TEST_FUZZ_INPUT_MAX bytes of path into in. */
+static int test_load(const char *path, struct test_input *in)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	in->len = fread(in->b, 1, sizeof(in->b), f);
+	fclose(f);
+	return 0;
+}
+
 static int test_run_files(int argc, char **argv)
 {
 	struct test_input in;
 
 	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-
-		if (!f) {
-			perror(argv[i]);
+		if (test_load(argv[i], &in))
 			return 1;
-		}
-		in.len = fread(in.b, 1, sizeof(in.b), f);
-		fclose(f);
 		printf("running %s (%zu bytes)\n", argv[i], in.len);
 		test_run(in.b, in.len);
 	}
 	return 0;
+}
+
+/* Names sort so that the pool, and so every run, is the same on every host. */
+static int test_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Appends the regular files of dir to pool (up to TEST_FUZZ_POOL_MAX in
+ * all); returns how many, or -1. A missing folder is an empty corpus.
+ */
+static int test_load_corpus(const char *dir, struct test_input *pool, unsigned *n_pool)
+{
+	char *names[TEST_FUZZ_POOL_MAX];
+	unsigned n = 0, loaded = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < TEST_FUZZ_POOL_MAX) {
+		if (e->d_name[0] == '.')
+			continue;
+		names[n] = strdup(e->d_name);
+		if (!names[n]) {
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), test_name_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!rc && *n_pool < TEST_FUZZ_POOL_MAX) {
+			if (test_load(path, &pool[*n_pool]))
+				rc = -1;
+			else
+				(*n_pool)++, loaded++;
+		}
+		free(names[i]);
+	}
+	return rc ? rc : (int)loaded;
+}
+
+static double test_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int test_write_seeds(const char *dir)
@@ -171,18 +246,32 @@ static int test_write_seeds(const char *dir)
 
 int main(int argc, char **argv)
 {
-	struct test_input seeds[TEST_FUZZ_SEEDS_MAX], in;
-	unsigned n_seeds = 0;
+	static struct test_input pool[TEST_FUZZ_POOL_MAX];
+	struct test_input in;
+	const char *corpus = NULL;
+	unsigned n_seeds = 0, n_pool, seconds = 0;
 	uint64_t rs = 0x5eed5eed5eed5eedull;
-	size_t runs = 0;
+	size_t runs = 0, mutants = 0;
+	int n_corpus = 0, argi = 1;
+	double until;
 
 	if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
 		return test_write_seeds(argv[2]);
-	if (argc > 1)
-		return test_run_files(argc, argv);
+	for (; argi + 1 < argc; argi += 2) {
+		if (strcmp(argv[argi], "--corpus") == 0)
+			corpus = argv[argi + 1];
+		else if (strcmp(argv[argi], "--seconds") == 0)
+			seconds = (unsigned)strtoul(argv[argi + 1], NULL, 10);
+		else
+			break;
+	}
+	if (argi < argc)
+		return test_run_files(argc - argi + 1, argv + argi - 1);
+	if (getenv("SLUICE_FUZZ_SECONDS"))
+		seconds = (unsigned)strtoul(getenv("SLUICE_FUZZ_SECONDS"), NULL, 10);
 
 	while (n_seeds < TEST_FUZZ_SEEDS_MAX) {
-		struct test_input *s = &seeds[n_seeds];
+		struct test_input *s = &pool[n_seeds];
 
 		s->len = test_fuzz_seed(n_seeds, s->b, sizeof(s->b));
 		if (!s->len)
@@ -193,15 +282,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "the target has no seeds\n");
 		return 1;
 	}
+	n_pool = n_seeds;
+	if (corpus) {
+		n_corpus = test_load_corpus(corpus, pool, &n_pool);
+		if (n_corpus < 0)
+			return 1;
+	}
 
-	for (unsigned i = 0; i < n_seeds; i++)
-		for (size_t len = 0; len <= seeds[i].len; len++, runs++)
-			test_run(seeds[i].b, len);
-	for (unsigned i = 0; i < TEST_FUZZ_MUTATIONS; i++, runs++) {
-		in = seeds[test_rand(&rs) % n_seeds];
+	for (unsigned i = 0; i < n_pool; i++)
+		for (size_t len = 0; len <= pool[i].len; len++, runs++)
+			test_run(pool[i].b, len);
+	/* The fixed count first, then on until the time is up. */
+	until = test_now_s() + seconds;
+	for (;; mutants++, runs++) {
+		if (mutants >= TEST_FUZZ_MUTATIONS &&
+		    (!seconds || ((mutants & 255) == 0 && test_now_s() >= until)))
+			break;
+		in = pool[test_rand(&rs) % n_pool];
 		test_mutate(&in, &rs);
 		test_run(in.b, in.len);
 	}
-	printf("%zu inputs from %u seeds, no invariant broken\n", runs, n_seeds);
+	printf("%zu inputs from %u seeds and %d corpus files (%zu mutants), no invariant broken\n",
+	       runs, n_seeds, n_corpus, mutants);
 	return 0;
 }
