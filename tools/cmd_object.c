@@ -420,7 +420,7 @@ int cmd_get(struct cli *c)
 	if (cli_connect(c))
 		return 1;
 	if (c->out) {
-		rc = dest_open(&d, c->out, 0644);
+		rc = dest_open(&d, c->out, (mode_t)c->mode);
 		if (rc)
 			return cli_error("cannot write %s: %s", c->out, strerror(-rc));
 	}

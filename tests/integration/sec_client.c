@@ -186,3 +186,35 @@ Test(finding_14, successful_get_replaces_the_file_atomically)
 	cr_assert_str_eq(buf, "readable bytes");
 	cr_assert_eq(count_files(cl.dir, ".dest.txt"), 0, "a temporary file was left");
 }
+
+/* ---- finding 13: files get creates are private unless asked --------------- */
+
+TestSuite(finding_13, .init = setup, .fini = teardown, .timeout = 180);
+
+Test(finding_13, get_creates_files_0600_unless_asked)
+{
+	char path[400];
+	struct stat st;
+
+	umask(022);
+	snprintf(path, sizeof(path), "%s/private.txt", cl.dir);
+	cr_assert_eq(sluice("get", "data/open", "-o", path, NULL), 0, "%s", out);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+
+	/* An existing, more open file is replaced by a private one too. */
+	cr_assert_eq(chmod(path, 0644), 0);
+	cr_assert_eq(sluice("get", "data/open", "-o", path, NULL), 0, "%s", out);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+
+	snprintf(path, sizeof(path), "%s/shared.txt", cl.dir);
+	cr_assert_eq(sluice("get", "data/open", "-o", path, "--mode", "0640", NULL), 0, "%s", out);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0640, "mode %o", st.st_mode & 07777);
+
+	cr_assert_eq(sluice("get", "data/open", "-o", path, "--mode", "4755", NULL), 2);
+	cr_assert_eq(sluice("get", "data/open", "-o", path, "--mode", "rw", NULL), 2);
+	cr_assert_eq(sluice("get", "--help", NULL), 0);
+	cr_assert(strstr(out, "--mode OCTAL"), "%s", out);
+}
