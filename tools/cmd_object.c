@@ -542,7 +542,8 @@ int cmd_stat(struct cli *c)
 		       o->shard_size);
 		json_tags(stdout, o->tags, o->n_tags);
 		printf(",\"shards\":[");
-		for (uint32_t i = 0; i < o->shard_count; i++) {
+		/* Shards may be withheld from a principal that may not read. */
+		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("%s{\"index\":%u,\"length\":%u,\"crc32c\":\"%08x\",\"servers\":[",
 			       i ? "," : "", o->shards[i].index, o->shards[i].length,
 			       o->shards[i].crc32c);
@@ -567,7 +568,7 @@ int cmd_stat(struct cli *c)
 		for (size_t i = 0; i < o->n_tags; i++)
 			printf(" %s=%s", o->tags[i].key, o->tags[i].value);
 		printf("\n");
-		for (uint32_t i = 0; i < o->shard_count; i++) {
+		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("shard %-4u %10u bytes  crc32c %08x  on", o->shards[i].index,
 			       o->shards[i].length, o->shards[i].crc32c);
 			for (size_t j = 0; j < o->shards[i].n_servers; j++) {
