@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "plan.h"
 #include "session_int.h"
 #include "sl_time.h"
 
@@ -67,6 +68,8 @@ struct sl_xfer *sl_xfer_get(sluice_session *s)
 				x->send.done = x->recv.done = 0;
 				x->send.err = x->recv.err = 0;
 				x->result = 0;
+				x->asked = 0;
+				x->length = 0;
 				x->user = NULL;
 				return x;
 			}
@@ -135,27 +138,21 @@ static void on_completion(const struct sl_fabric_event *ev)
 
 static int parse_reply(struct sl_xfer *x)
 {
-	struct sl_frame_hdr h;
-	const uint8_t *payload;
-	Sluice__DataReply *r;
+	struct sl_data_answer a;
 	int rc;
 
 	if (x->send.err)
 		return x->send.err;
 	if (x->recv.err)
 		return x->recv.err;
-	rc = sl_frame_parse(x->reply, x->recv.len, SL_XFER_MSG, &h, &payload);
+	if (x->recv.len > SL_XFER_MSG)
+		return -EPROTO;
+	rc = sl_data_reply_decode(x->reply, x->recv.len, x->req_id, x->asked, &a);
 	if (rc)
 		return rc;
-	if (h.req_id != x->req_id)
-		return -EPROTO;
-	r = sluice__data_reply__unpack(NULL, h.length, payload);
-	if (!r)
-		return -EPROTO;
-	rc = r->err < 0 && r->err > -4096 ? r->err : (r->err ? -EIO : 0);
-	x->crc32c = r->crc32c;
-	sluice__data_reply__free_unpacked(r, NULL);
-	return rc;
+	x->length = a.length;
+	x->crc32c = a.crc32c;
+	return a.err;
 }
 
 void sl_xfer_wait(sluice_session *s, struct sl_xfer **xs, size_t n, uint64_t deadline_ms)

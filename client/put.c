@@ -13,6 +13,7 @@
 
 #include "capability.h"
 #include "crc32c.h"
+#include "plan.h"
 #include "session_int.h"
 #include "sl_time.h"
 
@@ -92,6 +93,7 @@ static void post_window(sluice_session *s, const Sluice__ObjectPlan *plan, const
 				x->state = SL_XFER_FREE;
 				return;
 			}
+			x->asked = sh->length;
 			x->user = (void *)(uintptr_t)sh->servers[r];
 			w->xs[w->n++] = x;
 			w->rc = sl_xfer_post(s, x, fi[at]);
@@ -164,6 +166,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	struct sl_fabric_mr mr = { 0 };
 	EVP_MD_CTX *sha = EVP_MD_CTX_new();
 	uint8_t digest[32], *stage = NULL;
+	char why[160];
 	fi_addr_t *fi = NULL;
 	struct window win[2] = { { 0 }, { 0 } };
 	unsigned dlen = 32;
@@ -186,9 +189,15 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 			  (ProtobufCMessage **)&plan);
 	if (rc)
 		goto out;
-	if (!plan->object || plan->n_shards != plan->object->shard_count ||
-	    plan->capability.len != SL_CAP_LEN) {
-		rc = sl_sess_fail(s, -EPROTO, "malformed write plan");
+	/* Lengths size the staging buffer and indexes pick servers: check all first. */
+	rc = sl_plan_check(plan, SL_PLAN_WRITE, why, sizeof(why));
+	if (!rc && plan->object->size != size) {
+		snprintf(why, sizeof(why), "a plan for %llu bytes, not %llu",
+			 (unsigned long long)plan->object->size, (unsigned long long)size);
+		rc = -EPROTO;
+	}
+	if (rc) {
+		rc = sl_sess_fail(s, rc, "malformed write plan from sluice-meta: %s", why);
 		goto out;
 	}
 	done = calloc(plan->n_shards + 1, sizeof(*done));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "capability.h"
+#include "plan.h"
 #include "session_int.h"
 #include "sl_time.h"
 
@@ -42,6 +43,7 @@ static int grant(sluice_reader *r)
 	sluice_session *s = r->s;
 	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
 	Sluice__ObjectPlan *plan = NULL;
+	char why[160];
 	int rc;
 
 	req.ns = r->ns;
@@ -51,10 +53,11 @@ static int grant(sluice_reader *r)
 			  (ProtobufCMessage **)&plan);
 	if (rc)
 		return rc;
-	if (!plan->object || plan->n_shards != plan->object->shard_count ||
-	    plan->capability.len != SL_CAP_LEN) {
+	/* Everything below divides by the shard size and indexes by the plan. */
+	rc = sl_plan_check(plan, SL_PLAN_READ, why, sizeof(why));
+	if (rc) {
 		sluice__object_plan__free_unpacked(plan, NULL);
-		return sl_sess_fail(s, -EPROTO, "malformed grant");
+		return sl_sess_fail(s, rc, "malformed grant from sluice-meta: %s", why);
 	}
 	/* Servers' addresses are resolved at each post, through the session's
 	 * cache, so that a connection dropped after a failure is made anew. */
@@ -216,6 +219,7 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			req.buf_addr = sl_fabric_mr_raddr(&s->fab, p[i].mr, p[i].dst);
 			req.buf_key = p[i].mr->key;
 			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
+			x->asked = p[i].length;
 			if (sl_xfer_frame(s, x, SL_RPC_SHARD_READ, &req.base)) {
 				x->state = SL_XFER_FREE;
 				return sl_sess_fail(s, -EMSGSIZE, "read request too large");
@@ -238,9 +242,11 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 		/* One wait per round: a dead peer costs one timeout, not one per piece. */
 		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
 		for (size_t i = 0; i < nx; i++) {
-			/* The replica must hold the shard the catalog committed. */
+			/* The replica must hold the shard the catalog committed, and
+			 * have written every byte asked for. */
 			if (xs[i]->result == 0 &&
-			    xs[i]->crc32c != plan->shards[owner[i]->shard]->crc32c)
+			    (xs[i]->crc32c != plan->shards[owner[i]->shard]->crc32c ||
+			     xs[i]->length != owner[i]->length))
 				xs[i]->result = -EBADMSG;
 			if (xs[i]->result == 0) {
 				owner[i]->done = 1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan.h"
 #include "session_int.h"
 
 int sl_sess_fail(sluice_session *s, int rc, const char *fmt, ...)
@@ -26,9 +27,18 @@ int sl_sess_call(sluice_session *s, uint16_t type, const ProtobufCMessage *req,
 {
 	int rc = sl_rpc_call(&s->rpc, type, req, desc, resp);
 
-	if (rc)
+	if (rc) {
 		sl_sess_fail(s, rc, "%s", s->rpc.error);
+		/* The server's text reaches a terminal: it must not act on it. */
+		sl_text_clean(s->error);
+	}
 	return rc;
+}
+
+/* Refuses a reply that failed its check: -EPROTO, with why. */
+static int malformed(sluice_session *s, const char *what, const char *why)
+{
+	return sl_sess_fail(s, -EPROTO, "malformed %s reply from sluice-meta: %s", what, why);
 }
 
 const char *sluice_last_error(const sluice_session *s)
@@ -54,7 +64,11 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 	OPENSSL_cleanse(secret, sizeof(secret));
 	snprintf(s->purpose, sizeof(s->purpose), "%s", o->purpose ? o->purpose : "");
 	snprintf(s->provider, sizeof(s->provider), "%s", o->provider ? o->provider : "tcp;ofi_rxm");
-	sl_random_bytes(&s->next_req, sizeof(s->next_req));
+	if (sl_random_bytes(&s->next_req, sizeof(s->next_req))) {
+		sl_rpc_client_close(&s->rpc);
+		free(s);
+		return -EIO;
+	}
 	s->next_req &= 0xffffffffull; /* far below SL_TAG_REQUEST */
 	*out = s;
 	return 0;
@@ -170,7 +184,8 @@ struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__O
 		if (!r->tags[i].key || !r->tags[i].value)
 			goto fail;
 	}
-	if (plan) {
+	/* Shards withheld (n_shards 0) leave r->shards NULL. */
+	if (plan && plan->n_shards == o->shard_count) {
 		r->shards = calloc(plan->n_shards + 1, sizeof(*r->shards));
 		r->servers = calloc(plan->n_servers + 1, sizeof(*r->servers));
 		if (!r->shards || !r->servers)
@@ -231,6 +246,7 @@ int sluice_stat(sluice_session *s, const char *ns, const char *name, struct slui
 {
 	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
 	Sluice__ObjectPlan *plan = NULL;
+	char why[160];
 	int rc;
 
 	*out = NULL;
@@ -240,7 +256,12 @@ int sluice_stat(sluice_session *s, const char *ns, const char *name, struct slui
 			  (ProtobufCMessage **)&plan);
 	if (rc)
 		return rc;
-	*out = plan->object ? sl_object_from_pb(plan->object, plan) : NULL;
+	rc = sl_plan_check(plan, SL_PLAN_STAT, why, sizeof(why));
+	if (rc) {
+		sluice__object_plan__free_unpacked(plan, NULL);
+		return malformed(s, "stat", why);
+	}
+	*out = sl_object_from_pb(plan->object, plan);
 	sluice__object_plan__free_unpacked(plan, NULL);
 	return *out ? 0 : sl_sess_fail(s, -ENOMEM, "out of memory");
 }
@@ -251,6 +272,7 @@ int sluice_list(sluice_session *s, const char *ns, const char *prefix, const cha
 	Sluice__ListReq req = SLUICE__LIST_REQ__INIT;
 	Sluice__ListResp *resp = NULL;
 	struct sluice_object **list;
+	char why[160];
 	int rc;
 
 	*out = NULL;
@@ -263,6 +285,10 @@ int sluice_list(sluice_session *s, const char *ns, const char *prefix, const cha
 			  (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
+	if (sl_list_check(resp, limit, why, sizeof(why))) {
+		sluice__list_resp__free_unpacked(resp, NULL);
+		return malformed(s, "list", why);
+	}
 	list = calloc(resp->n_objects + 1, sizeof(*list));
 	for (size_t i = 0; list && i < resp->n_objects; i++) {
 		list[i] = sl_object_from_pb(resp->objects[i], NULL);
@@ -381,11 +407,16 @@ int sluice_tenant_list(sluice_session *s, char ***names, size_t *n)
 {
 	Sluice__Empty req = SLUICE__EMPTY__INIT;
 	Sluice__TenantListResp *resp = NULL;
+	char why[160];
 	int rc = sl_sess_call(s, SL_RPC_TENANT_LIST, &req.base, &sluice__tenant_list_resp__descriptor,
 			      (ProtobufCMessage **)&resp);
 
 	if (rc)
 		return rc;
+	if (sl_tenants_check(resp, why, sizeof(why))) {
+		sluice__tenant_list_resp__free_unpacked(resp, NULL);
+		return malformed(s, "tenant list", why);
+	}
 	rc = names_of(s, (void **)resp->tenants, resp->n_tenants, offsetof(Sluice__Tenant, name),
 		      names, n);
 	sluice__tenant_list_resp__free_unpacked(resp, NULL);
@@ -397,6 +428,7 @@ int sluice_principal_create(sluice_session *s, const struct sluice_principal_spe
 {
 	Sluice__PrincipalCreateReq req = SLUICE__PRINCIPAL_CREATE_REQ__INIT;
 	Sluice__Principal *p = NULL;
+	char why[160];
 	int rc;
 
 	req.tenant = (char *)(spec->tenant ? spec->tenant : "");
@@ -410,7 +442,9 @@ int sluice_principal_create(sluice_session *s, const struct sluice_principal_spe
 			  (ProtobufCMessage **)&p);
 	if (rc)
 		return rc;
-	if (p->secret.len != SL_KEY_LEN || strlen(p->key_id) >= 24) {
+	if (sl_principal_check(p, why, sizeof(why))) {
+		rc = malformed(s, "principal", why);
+	} else if (p->secret.len != SL_KEY_LEN || strlen(p->key_id) >= 24) {
 		rc = sl_sess_fail(s, -EPROTO, "malformed principal reply");
 	} else {
 		snprintf(key_id, 24, "%s", p->key_id);
@@ -444,6 +478,7 @@ int sluice_ns_list(sluice_session *s, const char *tenant, char ***names, size_t 
 {
 	Sluice__NsListReq req = SLUICE__NS_LIST_REQ__INIT;
 	Sluice__NsListResp *resp = NULL;
+	char why[160];
 	int rc;
 
 	req.tenant = (char *)(tenant ? tenant : "");
@@ -451,6 +486,10 @@ int sluice_ns_list(sluice_session *s, const char *tenant, char ***names, size_t 
 			  (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
+	if (sl_namespaces_check(resp, why, sizeof(why))) {
+		sluice__ns_list_resp__free_unpacked(resp, NULL);
+		return malformed(s, "namespace list", why);
+	}
 	rc = names_of(s, (void **)resp->namespaces, resp->n_namespaces,
 		      offsetof(Sluice__Namespace, name), names, n);
 	sluice__ns_list_resp__free_unpacked(resp, NULL);
@@ -462,11 +501,18 @@ int sluice_servers(sluice_session *s, struct sluice_server_info **out, size_t *n
 	Sluice__Empty req = SLUICE__EMPTY__INIT;
 	Sluice__ServerListResp *resp = NULL;
 	struct sluice_server_info *list;
+	char why[160];
 	int rc = sl_sess_call(s, SL_RPC_SERVER_LIST, &req.base, &sluice__server_list_resp__descriptor,
 			      (ProtobufCMessage **)&resp);
 
+	*out = NULL;
+	*n = 0;
 	if (rc)
 		return rc;
+	if (sl_servers_check(resp, why, sizeof(why))) {
+		sluice__server_list_resp__free_unpacked(resp, NULL);
+		return malformed(s, "server list", why);
+	}
 	list = calloc(resp->n_servers + 1, sizeof(*list));
 	for (size_t i = 0; list && i < resp->n_servers; i++) {
 		list[i].id = resp->servers[i]->id;
@@ -474,9 +520,15 @@ int sluice_servers(sluice_session *s, struct sluice_server_info **out, size_t *n
 		list[i].last_heartbeat_ms = resp->servers[i]->last_heartbeat_ms;
 		list[i].label = strdup(resp->servers[i]->label);
 		list[i].provider = strdup(resp->servers[i]->provider);
+		if (!list[i].label || !list[i].provider) {
+			sluice_servers_free(list, i + 1);
+			list = NULL;
+		}
 	}
-	*out = list;
-	*n = list ? resp->n_servers : 0;
+	if (list) {
+		*out = list;
+		*n = resp->n_servers;
+	}
 	sluice__server_list_resp__free_unpacked(resp, NULL);
 	return list ? 0 : sl_sess_fail(s, -ENOMEM, "out of memory");
 }
@@ -494,15 +546,27 @@ int sluice_whoami(sluice_session *s, char **tenant, char **principal)
 {
 	Sluice__Empty req = SLUICE__EMPTY__INIT;
 	Sluice__Principal *p = NULL;
+	char why[160];
 	int rc = sl_sess_call(s, SL_RPC_WHOAMI, &req.base, &sluice__principal__descriptor,
 			      (ProtobufCMessage **)&p);
 
+	*tenant = *principal = NULL;
 	if (rc)
 		return rc;
-	*tenant = strdup(p->tenant_name);
-	*principal = strdup(p->name);
+	if (sl_principal_check(p, why, sizeof(why))) {
+		rc = malformed(s, "whoami", why);
+	} else {
+		*tenant = strdup(p->tenant_name);
+		*principal = strdup(p->name);
+		if (!*tenant || !*principal) {
+			free(*tenant);
+			free(*principal);
+			*tenant = *principal = NULL;
+			rc = sl_sess_fail(s, -ENOMEM, "out of memory");
+		}
+	}
 	sluice__principal__free_unpacked(p, NULL);
-	return 0;
+	return rc;
 }
 
 int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
@@ -511,6 +575,7 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 	Sluice__AuditListReq req = SLUICE__AUDIT_LIST_REQ__INIT;
 	Sluice__AuditListResp *resp = NULL;
 	struct sluice_audit_record *list;
+	char why[160];
 	int rc;
 
 	*out = NULL;
@@ -521,6 +586,10 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 			  (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
+	if (sl_audit_check(resp, limit, why, sizeof(why))) {
+		sluice__audit_list_resp__free_unpacked(resp, NULL);
+		return malformed(s, "audit", why);
+	}
 	list = calloc(resp->n_records + 1, sizeof(*list));
 	for (size_t i = 0; list && i < resp->n_records; i++) {
 		const Sluice__AuditRecord *a = resp->records[i];
@@ -530,6 +599,11 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 			dup_or_empty(a->event), dup_or_empty(a->purpose), dup_or_empty(a->object),
 			dup_or_empty(a->decision), dup_or_empty(a->reason),
 		};
+		if (!list[i].event || !list[i].purpose || !list[i].object || !list[i].decision ||
+		    !list[i].reason) {
+			sluice_audit_free(list, i + 1);
+			list = NULL;
+		}
 	}
 	if (list) {
 		*out = list;

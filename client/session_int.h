@@ -45,6 +45,8 @@ struct sl_xfer {
 	void *desc;     /* memory descriptor of the chunk holding req and reply */
 	size_t req_len;
 	int result;     /* the data server's answer, once both ops are done */
+	uint32_t asked;  /* the most bytes the request may move (set before posting) */
+	uint32_t length; /* the bytes the data server says it moved */
 	uint32_t crc32c; /* the shard's CRC32C the data server reported */
 	void *user;     /* the caller's cookie */
 };

@@ -25,6 +25,7 @@ struct cli {
 	uint32_t shard_size, replicas, limit;
 	int jobs;     /* parallel ingest workers */
 	uint64_t offset, length, after;
+	unsigned mode; /* permissions of a file get creates */
 	int have_range;
 	struct sluice_tag tags[SL_CLI_MAX_TAGS];
 	size_t n_tags;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,11 +290,128 @@ int cmd_put(struct cli *c)
 	return failed ? 1 : 0;
 }
 
+/*
+ * Where get writes. A regular file, or a path that does not exist yet, is
+ * written as a new temporary file beside it and renamed over it only once
+ * the whole read succeeded and is on disk: a failed get leaves the
+ * destination exactly as it was, and a reader of the old file never sees a
+ * mix. Anything else that exists (a device, a FIFO, a socket) is written in
+ * place and never created, truncated or removed: the command deletes only
+ * what it created.
+ */
+struct dest {
+	char final[4096]; /* what the temporary file is renamed to */
+	char tmp[4096];   /* the temporary file; empty when writing in place */
+	int fd;
+};
+
+static int dest_tmp_open(struct dest *d, mode_t mode)
+{
+	char dir[4096], base[4096];
+	int rc = -EEXIST;
+
+	snprintf(dir, sizeof(dir), "%s", d->final);
+	snprintf(base, sizeof(base), "%s", d->final);
+	for (int tries = 0; tries < 16 && rc == -EEXIST; tries++) {
+		uint32_t r;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -EIO;
+		/* A short name part: the destination's own may be near NAME_MAX. */
+		if (snprintf(d->tmp, sizeof(d->tmp), "%s/.%.200s.sluice-%08x", dirname(dir),
+			     basename(base), r) >= (int)sizeof(d->tmp))
+			return -ENAMETOOLONG;
+		d->fd = open(d->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		rc = d->fd < 0 ? -errno : 0;
+	}
+	if (rc)
+		d->tmp[0] = '\0';
+	return rc;
+}
+
+static int dest_open(struct dest *d, const char *path, mode_t mode)
+{
+	struct stat st, lst;
+
+	d->fd = -1;
+	d->tmp[0] = '\0';
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		d->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		return d->fd < 0 ? -errno : 0;
+	}
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		/* A link: the file it names is replaced, not the link itself. */
+		if (!realpath(path, d->final))
+			return -errno;
+	} else if (snprintf(d->final, sizeof(d->final), "%s", path) >= (int)sizeof(d->final)) {
+		return -ENAMETOOLONG;
+	}
+	return dest_tmp_open(d, mode);
+}
+
+/* Makes the output final: synced and renamed over the destination. */
+static int dest_commit(struct dest *d)
+{
+	char dir[4096];
+	int rc = 0, dfd;
+
+	if (!d->tmp[0]) {
+		rc = close(d->fd) < 0 ? -errno : 0;
+		d->fd = -1;
+		return rc;
+	}
+	if (fsync(d->fd) < 0)
+		rc = -errno;
+	if (close(d->fd) < 0 && !rc)
+		rc = -errno;
+	d->fd = -1;
+	if (!rc && rename(d->tmp, d->final) < 0)
+		rc = -errno;
+	if (rc)
+		return rc;
+	d->tmp[0] = '\0';
+	/* The rename itself must survive a crash. */
+	snprintf(dir, sizeof(dir), "%s", d->final);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		rc = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+/* Drops the output of a failed get: only the temporary file goes. */
+static void dest_abort(struct dest *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	if (d->tmp[0])
+		unlink(d->tmp);
+	d->tmp[0] = '\0';
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int cmd_get(struct cli *c)
 {
+	struct dest d = { .fd = STDOUT_FILENO };
 	char ns[128];
 	const char *name;
-	int fd = STDOUT_FILENO, rc;
+	int rc;
 
 	if (c->n_args != 1)
 		return 2;
@@ -302,33 +420,36 @@ int cmd_get(struct cli *c)
 	if (cli_connect(c))
 		return 1;
 	if (c->out) {
-		fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return cli_error("cannot write %s: %s", c->out, strerror(errno));
+		rc = dest_open(&d, c->out, (mode_t)c->mode);
+		if (rc)
+			return cli_error("cannot write %s: %s", c->out, strerror(-rc));
 	}
 	if (c->have_range) {
 		size_t len = c->have_range & 2 ? (size_t)c->length : (size_t)1 << 30, got = 0;
 		void *buf = malloc(len ? len : 1);
 
 		rc = buf ? sluice_read(c->s, ns, name, c->offset, buf, len, &got) : -ENOMEM;
-		if (!rc && write(fd, buf, got) != (ssize_t)got)
-			rc = -EIO;
+		if (!rc)
+			rc = write_all(d.fd, buf, got);
 		free(buf);
 	} else {
 		struct progress pg;
 
 		progress_init(&pg, c->out ? c->progress : 0, 0);
 		pg.label = name;
-		rc = sluice_get_fd(c->s, ns, name, fd, progress_cb, &pg);
+		rc = sluice_get_fd(c->s, ns, name, d.fd, progress_cb, &pg);
 		if (!rc)
 			progress_end(&pg);
 	}
-	if (c->out && close(fd) < 0 && !rc)
-		rc = -errno;
 	if (rc) {
 		if (c->out)
-			unlink(c->out); /* never leave half a file behind */
+			dest_abort(&d);
 		return cli_fail(c, rc, "get");
+	}
+	rc = c->out ? dest_commit(&d) : 0;
+	if (rc) {
+		dest_abort(&d);
+		return cli_error("cannot write %s: %s", c->out, strerror(-rc));
 	}
 	return 0;
 }
@@ -421,7 +542,8 @@ int cmd_stat(struct cli *c)
 		       o->shard_size);
 		json_tags(stdout, o->tags, o->n_tags);
 		printf(",\"shards\":[");
-		for (uint32_t i = 0; i < o->shard_count; i++) {
+		/* Shards may be withheld from a principal that may not read. */
+		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("%s{\"index\":%u,\"length\":%u,\"crc32c\":\"%08x\",\"servers\":[",
 			       i ? "," : "", o->shards[i].index, o->shards[i].length,
 			       o->shards[i].crc32c);
@@ -446,7 +568,7 @@ int cmd_stat(struct cli *c)
 		for (size_t i = 0; i < o->n_tags; i++)
 			printf(" %s=%s", o->tags[i].key, o->tags[i].value);
 		printf("\n");
-		for (uint32_t i = 0; i < o->shard_count; i++) {
+		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("shard %-4u %10u bytes  crc32c %08x  on", o->shards[i].index,
 			       o->shards[i].length, o->shards[i].crc32c);
 			for (size_t j = 0; j < o->shards[i].n_servers; j++) {

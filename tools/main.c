@@ -42,10 +42,12 @@ static const struct command commands[] = {
 	  "N files at a time (default 4). An object becomes visible only once every\n"
 	  "replica of every shard is on disk." },
 	{ "get", cmd_get,
-	  "sluice get NS/NAME [-o FILE] [--offset N] [--length N] [--purpose P]\n\n"
+	  "sluice get NS/NAME [-o FILE] [--mode OCTAL] [--offset N] [--length N] [--purpose P]\n\n"
 	  "Read an object (to stdout without -o). The read is granted for the declared\n"
 	  "purpose and checked against the object's tags. A whole-object read checks\n"
-	  "the SHA-256 end to end; every read checks the CRC32C of what it is served." },
+	  "the SHA-256 end to end; every read checks the CRC32C of what it is served.\n"
+	  "-o FILE is replaced only when the read succeeds; a file it creates gets\n"
+	  "mode 0600 (--mode OCTAL, e.g. 0640, before the umask)." },
 	{ "ls", cmd_ls,
 	  "sluice ls NS[/PREFIX] [--limit N] [--json]\n\n"
 	  "List objects whose names start with PREFIX." },
@@ -153,6 +155,24 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Permission bits in octal, no set-id or sticky bits: "640", "0640". */
+static int parse_mode(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (!s[0] || strlen(s) > 4)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned)(*p - '0');
+	}
+	if (v > 0777)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_tag(struct cli *c, char *arg)
 {
 	char *eq = strchr(arg, '=');
@@ -177,7 +197,7 @@ static int add_list(const char **list, size_t *n, const char *v)
 int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
-	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER };
+	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER, O_MODE };
 	static const struct option opts[] = {
 		{ "credentials", required_argument, 0, 'c' },
 		{ "meta", required_argument, 0, 'm' },
@@ -200,6 +220,7 @@ int main(int argc, char **argv)
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
 		{ "jobs", required_argument, 0, O_JOBS },
 		{ "after", required_argument, 0, O_AFTER },
+		{ "mode", required_argument, 0, O_MODE },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli c = { 0 };
@@ -212,6 +233,8 @@ int main(int argc, char **argv)
 	c.purpose = getenv("SLUICE_PURPOSE") ? getenv("SLUICE_PURPOSE") : "inference";
 	c.progress = -1;
 	c.jobs = 4;
+	/* Objects may be restricted: what get writes is its owner's alone unless asked. */
+	c.mode = 0600;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:m:p:o:h", opts, NULL)) != -1 || optind < argc) {
 		if (opt == -1) {
@@ -246,6 +269,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			c.jobs = (int)v;
+			break;
+		case O_MODE:
+			if (parse_mode(optarg, &c.mode)) {
+				cli_error("--mode takes octal permissions, 0 to 0777 (e.g. 0640)");
+				return 2;
+			}
 			break;
 		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH: case O_AFTER:
 			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
