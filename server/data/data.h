@@ -59,6 +59,7 @@ struct sl_slot {
 	uint16_t type;
 	uint64_t req_id;
 	fi_addr_t peer;
+	int held;                   /* peer is resolved and held in the peer table */
 	uint64_t tenant, object;
 	uint32_t shard, length, crc32c;
 	uint32_t offset;            /* of a read, in the shard */

@@ -9,8 +9,11 @@
  * completes. A write: RMA read from the client's buffer -> CRC check and
  * durable store (inline) -> REPLY -> RECV.
  *
- * Every capability failure answers -EACCES, the same for all causes; the
- * cause is logged as an audit line.
+ * A request whose capability does not verify gets no answer at all, the
+ * same for every cause (the cause goes to the audit log): its return address
+ * is the sender's word until the capability vouches for it, so nothing is
+ * inserted, connected to or sent before that. Verified peers live in the
+ * fabric's bounded peer table, held while a slot serves them.
  */
 #include <errno.h>
 #include <rdma/fi_errno.h>
@@ -33,6 +36,10 @@ static int post_recv(struct sl_data *d, struct sl_slot *s)
 {
 	int rc;
 
+	if (s->held) {
+		sl_fabric_peer_put(&d->fab, s->peer);
+		s->held = 0;
+	}
 	s->state = SL_SLOT_RECV;
 	rc = sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
 			     &s->op, sl_mono_ms() + SL_POST_MS);
@@ -205,7 +212,7 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	const uint8_t *payload;
 	ProtobufCBinaryData reply_addr = { 0, NULL }, token = { 0, NULL };
 	ProtobufCMessage *msg = NULL;
-	int known, rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
+	int rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
 
 	/* Nothing to answer without a parsed request and a return address. */
 	if (rc)
@@ -236,19 +243,19 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	if (!msg || !reply_addr.len || reply_addr.len > SL_FABRIC_ADDR_MAX)
 		goto drop;
 	/* The capability first: an unauthenticated request must not make this
-	 * server connect anywhere or wait on anyone. */
-	known = sl_fabric_av_known(&d->fab, reply_addr.data, reply_addr.len);
+	 * server connect anywhere, send anything or grow the peer table. A
+	 * refusal is silence; the sender's request times out. */
 	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE);
-	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer))
+	if (rc)
 		goto drop;
-	if (rc) {
-		/* The refusal goes back at once over the connection the request
-		 * came on; a return address that would need a new connection (not
-		 * the sender's) gets one try and no wait. */
-		s->state = SL_SLOT_REPLY;
-		if (post_reply_within(d, s, rc, &s->op, known ? SL_POST_MS : 0))
-			post_recv(d, s);
-	} else if (h.type == SL_RPC_SHARD_READ)
+	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer)) {
+		SL_WARN("no room for another peer: request %llu dropped",
+			(unsigned long long)s->req_id);
+		goto drop;
+	}
+	sl_fabric_peer_hold(&d->fab, s->peer);
+	s->held = 1;
+	if (h.type == SL_RPC_SHARD_READ)
 		start_read(d, s, (Sluice__ShardReadReq *)msg);
 	else
 		start_write(d, s, (Sluice__ShardWriteReq *)msg);
