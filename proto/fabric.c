@@ -165,45 +165,99 @@ uint64_t sl_fabric_mr_raddr(const struct sl_fabric *f, const struct sl_fabric_mr
 	return (uint64_t)((const uint8_t *)ptr - mr->base);
 }
 
-int sl_fabric_av_known(const struct sl_fabric *f, const void *addr, size_t len)
+static int peer_find(const struct sl_fabric *f, const void *addr, size_t len)
 {
 	for (int i = 0; i < f->n_peers; i++)
 		if (f->peers[i].len == len && memcmp(f->peers[i].addr, addr, len) == 0)
-			return 1;
-	return 0;
+			return i;
+	return -1;
+}
+
+static int peer_find_fi(const struct sl_fabric *f, fi_addr_t fi)
+{
+	for (int i = 0; i < f->n_peers; i++)
+		if (f->peers[i].fi == fi)
+			return i;
+	return -1;
+}
+
+/* Takes peer i out of the table and the address vector. */
+static void peer_remove(struct sl_fabric *f, int i)
+{
+	fi_addr_t fi = f->peers[i].fi;
+
+	f->peers[i] = f->peers[--f->n_peers];
+	fi_av_remove(f->av, &fi, 1, 0);
 }
 
 int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_addr_t *out)
 {
+	int i;
+
 	if (len == 0 || len > SL_FABRIC_ADDR_MAX)
 		return -EINVAL;
-	for (int i = 0; i < f->n_peers; i++)
-		if (f->peers[i].len == len && memcmp(f->peers[i].addr, addr, len) == 0) {
-			*out = f->peers[i].fi;
-			return 0;
-		}
+	i = peer_find(f, addr, len);
+	if (i >= 0) {
+		f->peers[i].used = ++f->tick;
+		*out = f->peers[i].fi;
+		return 0;
+	}
+	if (f->n_peers == SL_FABRIC_PEERS) {
+		int lru = -1;
+
+		for (int k = 0; k < f->n_peers; k++)
+			if (!f->peers[k].refs && (lru < 0 || f->peers[k].used < f->peers[lru].used))
+				lru = k;
+		if (lru < 0)
+			return -EBUSY;
+		peer_remove(f, lru);
+	}
 	if (fi_av_insert(f->av, addr, 1, out, 0, NULL) != 1)
 		return -EHOSTUNREACH;
-	/* Past the cache's size peers still work; they just are not remembered. */
-	if (f->n_peers < SL_FABRIC_PEERS) {
-		memcpy(f->peers[f->n_peers].addr, addr, len);
-		f->peers[f->n_peers].len = len;
-		f->peers[f->n_peers].fi = *out;
-		f->n_peers++;
-	}
+	i = f->n_peers++;
+	memcpy(f->peers[i].addr, addr, len);
+	f->peers[i].len = len;
+	f->peers[i].fi = *out;
+	f->peers[i].used = ++f->tick;
+	f->peers[i].refs = 0;
 	return 0;
+}
+
+int sl_fabric_av_count(const struct sl_fabric *f)
+{
+	return f->n_peers;
+}
+
+void sl_fabric_peer_hold(struct sl_fabric *f, fi_addr_t fi)
+{
+	int i = peer_find_fi(f, fi);
+
+	if (i >= 0)
+		f->peers[i].refs++;
+}
+
+void sl_fabric_peer_put(struct sl_fabric *f, fi_addr_t fi)
+{
+	int i = peer_find_fi(f, fi);
+
+	if (i >= 0 && f->peers[i].refs > 0)
+		f->peers[i].refs--;
 }
 
 void sl_fabric_forget(struct sl_fabric *f, const void *addr, size_t len)
 {
-	for (int i = 0; i < f->n_peers; i++)
-		if (f->peers[i].len == len && memcmp(f->peers[i].addr, addr, len) == 0) {
-			fi_addr_t fi = f->peers[i].fi;
+	int i = peer_find(f, addr, len);
 
-			f->peers[i] = f->peers[--f->n_peers];
-			fi_av_remove(f->av, &fi, 1, 0);
-			return;
-		}
+	if (i >= 0)
+		peer_remove(f, i);
+}
+
+void sl_fabric_forget_fi(struct sl_fabric *f, fi_addr_t fi)
+{
+	int i = peer_find_fi(f, fi);
+
+	if (i >= 0)
+		peer_remove(f, i);
 }
 
 static void stash(struct sl_fabric *f, const struct sl_fabric_event *ev)

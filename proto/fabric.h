@@ -43,13 +43,18 @@ struct sl_fabric {
 	int can_wait;          /* the CQ has a wait object: fi_cq_sread works */
 	uint8_t addr[SL_FABRIC_ADDR_MAX];
 	size_t addr_len;
-	/* Peers already in the address vector, so each is inserted once. */
+	/* Every peer in the address vector, so each is inserted once and the
+	 * vector never holds more than SL_FABRIC_PEERS: a new peer past that
+	 * evicts the least recently used one that no operation holds. */
 	struct {
 		uint8_t addr[SL_FABRIC_ADDR_MAX];
 		size_t len;
 		fi_addr_t fi;
+		uint64_t used; /* tick of the last lookup */
+		int refs;      /* operations in flight that name the peer */
 	} peers[SL_FABRIC_PEERS];
 	int n_peers;
+	uint64_t tick;
 	/* Completions read while retrying a post that returned -FI_EAGAIN. */
 	struct sl_fabric_event pending[SL_FABRIC_PENDING];
 	int pending_head, pending_count;
@@ -85,10 +90,23 @@ void sl_fabric_mr_close(struct sl_fabric_mr *mr);
 uint64_t sl_fabric_mr_raddr(const struct sl_fabric *f, const struct sl_fabric_mr *mr,
 			    const void *ptr);
 
-/* 1 when addr is in the address vector already (a peer seen before). */
-int sl_fabric_av_known(const struct sl_fabric *f, const void *addr, size_t len);
-/* Resolves a peer's raw address (from sl_fabric.addr on its side), once per peer. */
+/*
+ * Resolves a peer's raw address (from sl_fabric.addr on its side), once per
+ * peer. With SL_FABRIC_PEERS peers in the vector already, the least recently
+ * used one without holds is removed first (its connection goes with it);
+ * -EBUSY when every peer is held.
+ */
 int sl_fabric_av_insert(struct sl_fabric *f, const void *addr, size_t len, fi_addr_t *out);
+/* Peers in the address vector now (never more than SL_FABRIC_PEERS). */
+int sl_fabric_av_count(const struct sl_fabric *f);
+/*
+ * Holds a resolved peer while an operation names it, so that eviction passes
+ * it by; every hold is dropped with sl_fabric_peer_put.
+ */
+void sl_fabric_peer_hold(struct sl_fabric *f, fi_addr_t fi);
+void sl_fabric_peer_put(struct sl_fabric *f, fi_addr_t fi);
+/* Removes a peer by its resolved address, held or not (see sl_fabric_forget). */
+void sl_fabric_forget_fi(struct sl_fabric *f, fi_addr_t fi);
 
 /*
  * Drops a peer from the address vector, and so its connection: the next

@@ -6,11 +6,16 @@
  * RMA write into the client's buffer -> REPLY -> RECV; where the provider
  * orders a send after a write (FI_ORDER_SAW, as tcp;ofi_rxm does) the reply
  * is posted right behind the write (SERVING), elsewhere after the write
- * completes. A write: RMA read from the client's buffer -> CRC check and
- * durable store (inline) -> REPLY -> RECV.
+ * completes. A digests read goes the same way with the shard's block-digest
+ * list from its header in place of data. A write (of a shard not stored yet:
+ * shards are write-once): RMA read from the client's buffer -> CRC check,
+ * block digests and durable store (inline) -> REPLY -> RECV.
  *
- * Every capability failure answers -EACCES, the same for all causes; the
- * cause is logged as an audit line.
+ * A request whose capability does not verify gets no answer at all, the
+ * same for every cause (the cause goes to the audit log): its return address
+ * is the sender's word until the capability vouches for it, so nothing is
+ * inserted, connected to or sent before that. Verified peers live in the
+ * fabric's bounded peer table, held while a slot serves them.
  */
 #include <errno.h>
 #include <rdma/fi_errno.h>
@@ -33,6 +38,10 @@ static int post_recv(struct sl_data *d, struct sl_slot *s)
 {
 	int rc;
 
+	if (s->held) {
+		sl_fabric_peer_put(&d->fab, s->peer);
+		s->held = 0;
+	}
 	s->state = SL_SLOT_RECV;
 	rc = sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
 			     &s->op, sl_mono_ms() + SL_POST_MS);
@@ -125,14 +134,16 @@ static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__Shard
 {
 	int rc;
 
-	s->offset = req->offset;
+	s->digests = req->digests;
+	s->offset = req->digests ? 0 : req->offset;
 	s->length = req->length;
 	s->raddr = req->buf_addr;
 	s->rkey = req->buf_key;
-	/* Queued here, submitted by the loop: other slots go on meanwhile. */
+	/* Queued here, submitted by the loop: other slots go on meanwhile. The
+	 * digest list is in the header, which every read loads. */
 	rc = sl_shardstore_read_start(&d->store, &d->uring, s->tenant, s->object, s->shard,
-				      req->offset, req->length, s->data, d->data_stride, s->index,
-				      &s->rd);
+				      s->offset, s->digests ? 0 : s->length, s->data,
+				      d->data_stride, s->index, &s->rd);
 	if (rc)
 		goto fail;
 	s->state = SL_SLOT_DISK;
@@ -146,19 +157,28 @@ fail:
 static void on_disk_done(struct sl_data *d, struct sl_slot *s)
 {
 	struct sl_shard_hdr hdr;
+	const uint8_t *from = s->data + SL_SHARD_HDR_LEN + s->offset;
 	int rc = sl_shardstore_read_finish(&s->rd, &hdr);
 
 	if (rc)
 		goto fail;
 	s->crc32c = hdr.crc32c;
+	if (s->digests) {
+		/* The list as stored, which the header's CRC covered. */
+		if (s->length < hdr.n_blocks * SL_SHARD_DIGEST) {
+			rc = -ERANGE;
+			goto fail;
+		}
+		s->length = hdr.n_blocks * SL_SHARD_DIGEST;
+		from = s->data + offsetof(struct sl_shard_hdr, block_sha);
+	}
 	if (s->length == 0) {
 		send_reply(d, s, 0);
 		return;
 	}
 	s->state = d->saw_ordered ? SL_SLOT_SERVING : SL_SLOT_RMA;
-	rc = sl_fabric_write(&d->fab, s->data + SL_SHARD_HDR_LEN + s->offset, s->length,
-			     d->data_mr.desc, s->peer, s->raddr, s->rkey, &s->op,
-			     sl_mono_ms() + SL_POST_MS);
+	rc = sl_fabric_write(&d->fab, from, s->length, d->data_mr.desc, s->peer, s->raddr,
+			     s->rkey, &s->op, sl_mono_ms() + SL_POST_MS);
 	if (rc)
 		goto fail;
 	if (d->saw_ordered) {
@@ -180,6 +200,15 @@ static void start_write(struct sl_data *d, struct sl_slot *s, const Sluice__Shar
 
 	if (req->length > d->cfg.max_shard) {
 		rc = -EFBIG;
+		goto fail;
+	}
+	/* Write-once: a stored shard is refused before any byte moves (the store
+	 * refuses it again, atomically, when a race got there first). */
+	if (sl_shardstore_exists(&d->store, s->tenant, s->object, s->shard)) {
+		SL_WARN("audit: refused %s object %llx shard %u (tenant %llx): shard stored already",
+			sl_rpc_name(s->type), (unsigned long long)s->object, s->shard,
+			(unsigned long long)s->tenant);
+		rc = -EEXIST;
 		goto fail;
 	}
 	s->length = req->length;
@@ -205,7 +234,7 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	const uint8_t *payload;
 	ProtobufCBinaryData reply_addr = { 0, NULL }, token = { 0, NULL };
 	ProtobufCMessage *msg = NULL;
-	int known, rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
+	int rc = sl_frame_parse(s->req, len, SL_DATA_REQ_MAX - SL_FRAME_HDR_LEN, &h, &payload);
 
 	/* Nothing to answer without a parsed request and a return address. */
 	if (rc)
@@ -236,19 +265,19 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	if (!msg || !reply_addr.len || reply_addr.len > SL_FABRIC_ADDR_MAX)
 		goto drop;
 	/* The capability first: an unauthenticated request must not make this
-	 * server connect anywhere or wait on anyone. */
-	known = sl_fabric_av_known(&d->fab, reply_addr.data, reply_addr.len);
+	 * server connect anywhere, send anything or grow the peer table. A
+	 * refusal is silence; the sender's request times out. */
 	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE);
-	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer))
+	if (rc)
 		goto drop;
-	if (rc) {
-		/* The refusal goes back at once over the connection the request
-		 * came on; a return address that would need a new connection (not
-		 * the sender's) gets one try and no wait. */
-		s->state = SL_SLOT_REPLY;
-		if (post_reply_within(d, s, rc, &s->op, known ? SL_POST_MS : 0))
-			post_recv(d, s);
-	} else if (h.type == SL_RPC_SHARD_READ)
+	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer)) {
+		SL_WARN("no room for another peer: request %llu dropped",
+			(unsigned long long)s->req_id);
+		goto drop;
+	}
+	sl_fabric_peer_hold(&d->fab, s->peer);
+	s->held = 1;
+	if (h.type == SL_RPC_SHARD_READ)
 		start_read(d, s, (Sluice__ShardReadReq *)msg);
 	else
 		start_write(d, s, (Sluice__ShardWriteReq *)msg);

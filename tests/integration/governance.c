@@ -2,7 +2,8 @@
  * Governed access end to end: tenant isolation (a foreign object answers
  * exactly like a missing one), purpose and clearance rules at sluice-meta,
  * and capability checks at sluice-data: forged, tampered, expired,
- * other-tenant and wrong-operation capabilities all get the same refusal.
+ * other-tenant and wrong-operation capabilities all get the same refusal,
+ * which is no answer at all.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -128,7 +129,7 @@ static int raw_read(const Sluice__ObjectPlan *plan, const uint8_t *token, size_t
 	struct op send_op = { 0 }, recv_op = { 0 };
 	const Sluice__DataServer *srv = plan->servers[0];
 	fi_addr_t dest;
-	uint64_t deadline = sl_mono_ms() + 5000;
+	uint64_t deadline = sl_mono_ms() + 3000;
 	int rc;
 
 	cr_assert_eq(sl_fabric_open(&fab, "tcp;ofi_rxm", NULL, NULL), 0);
@@ -162,13 +163,15 @@ static int raw_read(const Sluice__ObjectPlan *plan, const uint8_t *token, size_t
 			o->len = ev[i].len;
 		}
 	}
-	cr_assert(recv_op.done && send_op.done, "no reply from the data server");
-	cr_assert_eq(recv_op.err, 0);
-	{
+	/* A refused capability gets no answer at all. */
+	if (!recv_op.done)
+		rc = -ETIMEDOUT;
+	else {
 		const uint8_t *payload;
 		struct sl_frame_hdr rh;
 		Sluice__DataReply *r;
 
+		cr_assert_eq(recv_op.err, 0);
 		cr_assert_eq(sl_frame_parse(msg + 2048, recv_op.len, 2048, &rh, &payload), 0);
 		r = sluice__data_reply__unpack(NULL, rh.length, payload);
 		cr_assert(r);
@@ -178,6 +181,7 @@ static int raw_read(const Sluice__ObjectPlan *plan, const uint8_t *token, size_t
 	*touched = 0;
 	for (size_t i = 0; i < 65536; i++)
 		*touched |= data[i] != 0;
+	sl_fabric_close_ep(&fab);
 	sl_fabric_mr_close(&mr);
 	sl_fabric_mr_close(&msg_mr);
 	sl_fabric_close(&fab);
@@ -227,32 +231,32 @@ Test(governance, data_servers_refuse_bad_capabilities_alike)
 	/* Forged: signed with a key that is not the cluster's. */
 	mint(&forged, plan, tenant, now, now + 60000, SL_CAP_OP_READ, token);
 	rc = raw_read(plan, token, sizeof(token), plan->object->id, &touched);
-	cr_assert_eq(rc, -EACCES);
+	cr_assert_eq(rc, -ETIMEDOUT);
 	cr_assert_not(touched, "a forged capability moved bytes");
 
 	/* Tampered: a real one with its object id changed after signing. */
 	mint(&real, plan, tenant, now, now + 60000, SL_CAP_OP_READ, token);
 	token[24] ^= 1;
-	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -ETIMEDOUT);
 	cr_assert_not(touched);
 
 	/* Expired long ago, and not yet valid. */
 	mint(&real, plan, tenant, now - 600000, now - 400000, SL_CAP_OP_READ, token);
-	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -ETIMEDOUT);
 	mint(&real, plan, tenant, now + 600000, now + 700000, SL_CAP_OP_READ, token);
-	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -ETIMEDOUT);
 
 	/* Truncated. */
 	mint(&real, plan, tenant, now, now + 60000, SL_CAP_OP_READ, token);
-	cr_assert_eq(raw_read(plan, token, sizeof(token) - 1, plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token) - 1, plan->object->id, &touched), -ETIMEDOUT);
 
 	/* Write-only capability used for a read. */
 	mint(&real, plan, tenant, now, now + 60000, SL_CAP_OP_WRITE, token);
-	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -ETIMEDOUT);
 
 	/* A genuine capability of tenant globex, aimed at acme's object. */
 	mint(&real, bob_plan, bob_plan->object->tenant_id, now, now + 60000, SL_CAP_OP_READ, token);
-	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -EACCES);
+	cr_assert_eq(raw_read(plan, token, sizeof(token), plan->object->id, &touched), -ETIMEDOUT);
 	cr_assert_not(touched);
 
 	/* globex's key naming acme's object id: the shard is not globex's. */

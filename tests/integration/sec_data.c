@@ -1,0 +1,426 @@
+/*
+ * The data servers under attack: forged requests that name someone else's
+ * return address, rewrites of stored shards, clients that hold request slots
+ * and never let them finish, capabilities replayed from another endpoint.
+ * Requests are built by hand on a fabric endpoint of the test's own, with
+ * capabilities minted from the cluster key where a valid one is needed.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "capability.h"
+#include "cluster.h"
+#include "crc32c.h"
+#include "fabric.h"
+#include "frame.h"
+#include "rpc.h"
+#include "sl_time.h"
+
+static struct tcluster cl;
+static sluice_session *s;
+static char cred[400];
+
+static void setup(void)
+{
+	tc_start(&cl, 3);
+	s = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	tc_ns(s, "data", 65536);
+	cr_assert_eq(sluice_put(s, "data", "probe", "still here", 10, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+}
+
+static void teardown(void)
+{
+	sluice_close(s);
+	tc_stop(&cl);
+}
+
+
+static void still_serving(sluice_session *who)
+{
+	char buf[16];
+	size_t got;
+
+	cr_assert_eq(sluice_read(who, "data", "probe", 0, buf, sizeof(buf), &got), 0, "%s",
+		     sluice_last_error(who));
+	cr_assert_eq(got, 10);
+	cr_assert(memcmp(buf, "still here", 10) == 0);
+}
+
+/* ---- a hand-driven data-plane client ------------------------------------ */
+
+#define RAW_OPS 512
+#define RAW_MSG 2048
+
+struct op {
+	struct fi_context2 ctx;
+	int done, err;
+	size_t len;
+};
+
+struct raw {
+	struct sl_fabric fab;
+	struct sl_fabric_mr msg_mr, data_mr;
+	uint8_t *msg, *data;
+	size_t data_len;
+	struct op ops[RAW_OPS * 2];
+	int next;
+};
+
+static void raw_open(struct raw *r, size_t data_len)
+{
+	memset(r, 0, sizeof(*r));
+	r->data_len = data_len;
+	cr_assert_eq(posix_memalign((void **)&r->msg, 4096, (size_t)RAW_OPS * 2 * RAW_MSG), 0);
+	cr_assert_eq(posix_memalign((void **)&r->data, 4096, data_len), 0);
+	memset(r->data, 0, data_len);
+	cr_assert_eq(sl_fabric_open(&r->fab, "tcp;ofi_rxm", NULL, NULL), 0);
+	cr_assert_eq(sl_fabric_mr_reg(&r->fab, r->msg, (size_t)RAW_OPS * 2 * RAW_MSG,
+				      FI_SEND | FI_RECV, &r->msg_mr), 0);
+	cr_assert_eq(sl_fabric_mr_reg(&r->fab, r->data, data_len,
+				      FI_REMOTE_WRITE | FI_REMOTE_READ | FI_READ | FI_WRITE,
+				      &r->data_mr), 0);
+}
+
+/* Drives progress for ms milliseconds (or until op is done). */
+static void raw_progress(struct raw *r, struct op *until, int ms)
+{
+	for (uint64_t end = sl_mono_ms() + (uint64_t)ms; sl_mono_ms() < end;) {
+		struct sl_fabric_event ev[16];
+		int n = sl_fabric_poll(&r->fab, ev, 16, 20);
+
+		for (int i = 0; i < n; i++) {
+			struct op *o = ev[i].ctx;
+
+			if (!o)
+				continue;
+			o->done = 1;
+			o->err = ev[i].err;
+			o->len = ev[i].len;
+		}
+		if (until && until->done)
+			return;
+	}
+}
+
+static void raw_close(struct raw *r)
+{
+	sl_fabric_close_ep(&r->fab);
+	sl_fabric_mr_close(&r->msg_mr);
+	sl_fabric_mr_close(&r->data_mr);
+	sl_fabric_close(&r->fab);
+	free(r->msg);
+	free(r->data);
+}
+
+/*
+ * Posts a request frame to the server at addr (and a receive for its reply
+ * unless no_reply); returns the op index, whose reply lands in
+ * r->msg + (2 * i + 1) * RAW_MSG.
+ */
+static int raw_post(struct raw *r, const ProtobufCBinaryData *addr, uint16_t type,
+		    const ProtobufCMessage *m, uint64_t req_id)
+{
+	int i = r->next++ % RAW_OPS;
+	uint8_t *req = r->msg + (size_t)2 * i * RAW_MSG, *rep = req + RAW_MSG;
+	struct sl_frame_hdr h = { .type = type, .req_id = req_id };
+	uint64_t deadline = sl_mono_ms() + 5000;
+	fi_addr_t dest;
+
+	cr_assert_eq(sl_fabric_av_insert(&r->fab, addr->data, addr->len, &dest), 0);
+	h.length = (uint32_t)protobuf_c_message_get_packed_size(m);
+	cr_assert(SL_FRAME_HDR_LEN + h.length <= RAW_MSG);
+	sl_frame_hdr_encode(&h, req);
+	protobuf_c_message_pack(m, req + SL_FRAME_HDR_LEN);
+	r->ops[2 * i] = (struct op){ 0 };
+	r->ops[2 * i + 1] = (struct op){ 0 };
+	cr_assert_eq(sl_fabric_trecv(&r->fab, rep, RAW_MSG, r->msg_mr.desc, req_id, 0,
+				     &r->ops[2 * i + 1], deadline), 0);
+	cr_assert_eq(sl_fabric_tsend(&r->fab, req, SL_FRAME_HDR_LEN + h.length, r->msg_mr.desc,
+				     dest, SL_TAG_REQUEST, &r->ops[2 * i], deadline), 0);
+	return i;
+}
+
+/* Waits up to ms for op i's reply: its err, or -ETIMEDOUT when none came. */
+static int raw_wait(struct raw *r, int i, int ms, uint32_t *len)
+{
+	struct op *o = &r->ops[2 * i + 1];
+	const uint8_t *payload;
+	struct sl_frame_hdr h;
+	Sluice__DataReply *rep;
+	int rc;
+
+	raw_progress(r, o, ms);
+	if (!o->done) {
+		sl_fabric_cancel(&r->fab, o);
+		raw_progress(r, o, 1000);
+		return -ETIMEDOUT;
+	}
+	if (o->err)
+		return o->err;
+	cr_assert_eq(sl_frame_parse(r->msg + (size_t)(2 * i + 1) * RAW_MSG, o->len, RAW_MSG, &h,
+				    &payload), 0);
+	rep = sluice__data_reply__unpack(NULL, h.length, payload);
+	cr_assert(rep);
+	rc = rep->err;
+	if (len)
+		*len = rep->length;
+	sluice__data_reply__free_unpacked(rep, NULL);
+	return rc;
+}
+
+static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uint8_t *out)
+{
+	struct sl_keyring kr;
+	struct sl_cap cap = { 0 };
+	uint64_t now = sl_now_ms();
+
+	(void)r;
+	cr_assert_eq(sl_keyring_load(&kr, cl.cluster_key, 1), 0);
+	cap.ops = (uint8_t)ops;
+	cap.tenant = o->tenant_id;
+	cap.object_id = o->id;
+	cap.shard_count = o->shard_count;
+	cap.issued_ms = now;
+	cap.expiry_ms = now + 60000;
+	memcpy(cap.purpose, "inference", 9);
+	cr_assert_eq(sl_cap_mint(&cap, &kr, out), 0);
+}
+
+static const ProtobufCBinaryData *server_addr(const Sluice__ObjectPlan *plan, uint32_t id)
+{
+	for (size_t i = 0; i < plan->n_servers; i++)
+		if (plan->servers[i]->id == id)
+			return &plan->servers[i]->fabric_addr;
+	cr_assert_fail("server %u is not in the plan", id);
+	return NULL;
+}
+
+/* ---- finding 6: no answer, insert or connect before the capability ------ */
+
+Test(finding_06, forged_requests_make_no_connection_and_do_not_grow_the_peer_table,
+     .init = setup, .fini = teardown, .timeout = 240)
+{
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
+	struct sockaddr_in sin = { 0 };
+	socklen_t sl = sizeof(sin);
+	struct raw *r = calloc(1, sizeof(*r));
+	uint8_t token[SL_CAP_LEN];
+	int lfd, accepted = 0;
+
+	/* A listener the forged return addresses all point at. */
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(lfd, 64), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+
+	raw_open(r, 65536);
+	cr_assert_eq(r->fab.addr_len, sizeof(struct sockaddr_in), "tcp addresses are sockaddr_in");
+	/* Forged: signed with a key that is not the cluster's. */
+	{
+		struct sl_keyring forged;
+		struct sl_cap cap = { 0 };
+		uint8_t secret[32];
+
+		cr_assert_eq(sl_random_bytes(secret, sizeof(secret)), 0);
+		cr_assert_eq(sl_keyring_init(&forged, secret, 1), 0);
+		cap.ops = SL_CAP_OP_READ | SL_CAP_OP_WRITE;
+		cap.tenant = plan->object->tenant_id;
+		cap.object_id = plan->object->id;
+		cap.shard_count = 1;
+		cap.issued_ms = sl_now_ms();
+		cap.expiry_ms = cap.issued_ms + 60000;
+		cr_assert_eq(sl_cap_mint(&cap, &forged, token), 0);
+	}
+	for (int k = 0; k < 3 * SL_FABRIC_PEERS / 2; k++) {
+		Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
+		struct sockaddr_in forged = sin;
+		const ProtobufCBinaryData *a = &plan->servers[k % plan->n_servers]->fabric_addr;
+
+		/* Distinct addresses that all reach the listener: 127.0.x.y. */
+		forged.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)k);
+		req.capability = (ProtobufCBinaryData){ sizeof(token), token };
+		req.object_id = plan->object->id;
+		req.length = 10;
+		req.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+		req.buf_key = r->data_mr.key;
+		req.reply_addr = (ProtobufCBinaryData){ sizeof(forged), (uint8_t *)&forged };
+		raw_post(r, a, SL_RPC_SHARD_READ, &req.base, 1000 + (uint64_t)k);
+		if (k % 32 == 31)
+			raw_progress(r, NULL, 20);
+	}
+	for (uint64_t end = sl_mono_ms() + 3000; sl_mono_ms() < end;) {
+		int c;
+
+		raw_progress(r, NULL, 50);
+		while ((c = accept(lfd, NULL, NULL)) >= 0) {
+			accepted++;
+			close(c);
+		}
+	}
+	cr_assert_eq(accepted, 0, "forged requests made data servers connect %d times", accepted);
+	/* A genuine request from the same endpoint is still served. */
+	{
+		Sluice__ShardReadReq req = SLUICE__SHARD_READ_REQ__INIT;
+		uint32_t len = 0;
+		int i;
+
+		mint(plan->object, SL_CAP_OP_READ, r, token);
+		req.capability = (ProtobufCBinaryData){ sizeof(token), token };
+		req.object_id = plan->object->id;
+		req.length = 10;
+		req.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+		req.buf_key = r->data_mr.key;
+		req.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+		i = raw_post(r, server_addr(plan, plan->shards[0]->servers[0]), SL_RPC_SHARD_READ,
+			     &req.base, 1);
+		cr_assert_eq(raw_wait(r, i, 5000, &len), 0);
+		cr_assert_eq(len, 10);
+		cr_assert(memcmp(r->data, "still here", 10) == 0);
+	}
+	raw_close(r);
+	free(r);
+	close(lfd);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	tc_wait_servers_up(&cl, 3);
+	still_serving(s);
+}
+
+Test(finding_06, the_peer_table_is_bounded_and_evicts_the_least_recently_used_idle_peer)
+{
+	struct sl_fabric fab;
+	struct sockaddr_in sin = { 0 };
+	fi_addr_t first, again, fi;
+
+	cr_assert_eq(sl_fabric_open(&fab, "tcp;ofi_rxm", NULL, NULL), 0);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(9);
+	cr_assert_eq(sl_fabric_av_insert(&fab, &sin, sizeof(sin), &first), 0);
+	sl_fabric_peer_hold(&fab, first);
+	for (int k = 1; k < 4 * SL_FABRIC_PEERS; k++) {
+		sin.sin_port = htons((uint16_t)(10000 + k));
+		cr_assert_eq(sl_fabric_av_insert(&fab, &sin, sizeof(sin), &fi), 0, "insert %d", k);
+		cr_assert_leq(sl_fabric_av_count(&fab), SL_FABRIC_PEERS);
+	}
+	/* The held peer survived every eviction. */
+	sin.sin_port = htons(9);
+	cr_assert_eq(sl_fabric_av_insert(&fab, &sin, sizeof(sin), &again), 0);
+	cr_assert_eq(again, first);
+	sl_fabric_peer_put(&fab, first);
+	sl_fabric_close(&fab);
+}
+
+/* ---- finding 7: shards are write-once; block digests ------------------- */
+
+Test(finding_07, a_stored_shard_refuses_a_second_write_with_a_valid_capability,
+     .init = setup, .fini = teardown, .timeout = 240)
+{
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
+	const Sluice__Shard *sh = plan->shards[0];
+	struct raw *r = calloc(1, sizeof(*r));
+	uint8_t token[SL_CAP_LEN];
+
+	raw_open(r, 65536);
+	/* A write capability minted for this very object, still valid. */
+	mint(plan->object, SL_CAP_OP_READ | SL_CAP_OP_WRITE, r, token);
+	for (size_t k = 0; k < sh->n_servers; k++) {
+		Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
+		Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+		const ProtobufCBinaryData *a = server_addr(plan, sh->servers[k]);
+		uint32_t len = 0;
+
+		memcpy(r->data, "forged!!!!", 10);
+		w.capability = (ProtobufCBinaryData){ sizeof(token), token };
+		w.object_id = plan->object->id;
+		w.index = 0;
+		w.length = 10;
+		w.crc32c = sl_crc32c(0, r->data, 10);
+		w.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+		w.buf_key = r->data_mr.key;
+		w.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_WRITE, &w.base, 10 + k), 5000,
+				      NULL), -EEXIST, "server %u took a rewrite", sh->servers[k]);
+		/* The replica still holds what was committed. */
+		memset(r->data, 0, 16);
+		q.capability = w.capability;
+		q.object_id = plan->object->id;
+		q.length = 10;
+		q.buf_addr = w.buf_addr;
+		q.buf_key = w.buf_key;
+		q.reply_addr = w.reply_addr;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 20 + k), 5000,
+				      &len), 0);
+		cr_assert_eq(len, 10);
+		cr_assert(memcmp(r->data, "still here", 10) == 0, "server %u: replica changed",
+			  sh->servers[k]);
+	}
+	raw_close(r);
+	free(r);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	still_serving(s);
+}
+
+Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	const size_t size = 5 * 65536 + 1234; /* six blocks, the last one short */
+	uint8_t *bytes = malloc(size), token[SL_CAP_LEN];
+	struct raw *r = calloc(1, sizeof(*r));
+	Sluice__ObjectPlan *plan;
+	Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+	uint32_t len = 0;
+
+	tc_ns(s, "big", 1 << 20);
+	tc_fill(bytes, size, 7);
+	cr_assert_eq(sluice_put(s, "big", "six-blocks", bytes, size, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	plan = tc_stat_plan(&cl, cred, "big", "six-blocks");
+	cr_assert_eq(plan->n_shards, 1);
+	raw_open(r, 65536);
+	mint(plan->object, SL_CAP_OP_READ, r, token);
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	q.object_id = plan->object->id;
+	q.digests = 1;
+	q.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+	q.buf_key = r->data_mr.key;
+	q.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+	for (size_t k = 0; k < plan->shards[0]->n_servers; k++) {
+		const ProtobufCBinaryData *a = server_addr(plan, plan->shards[0]->servers[k]);
+
+		/* Too small a buffer for six digests. */
+		q.length = 5 * 32;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 30 + k), 5000,
+				      NULL), -ERANGE);
+		memset(r->data, 0, 4096);
+		q.length = 4096;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 40 + k), 5000,
+				      &len), 0);
+		cr_assert_eq(len, 6 * 32);
+		for (size_t b = 0; b < 6; b++) {
+			size_t n = b < 5 ? 65536 : 1234;
+			uint8_t want[32];
+
+			cr_assert(EVP_Digest(bytes + b * 65536, n, want, NULL, EVP_sha256(), NULL));
+			cr_assert(memcmp(r->data + b * 32, want, 32) == 0, "block %zu", b);
+		}
+		/* Nothing past the list was written. */
+		cr_assert_eq(r->data[6 * 32], 0);
+	}
+	raw_close(r);
+	free(r);
+	free(bytes);
+	sluice__object_plan__free_unpacked(plan, NULL);
+}
