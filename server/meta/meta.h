@@ -11,12 +11,12 @@
 
 #include "catalog.h"
 #include "crypto.h"
+#include "replay.h"
 #include "rpc.h"
 
 #define SL_META_MAX_SERVERS 256
 /* Connections served at once, a thread each (small stacks: see server.c). */
 #define SL_META_MAX_CONNS 1024
-#define SL_REPLAY_SLOTS (1u << 19)
 #define SL_SYSTEM_TENANT "system"
 
 struct sl_meta_config {
@@ -30,11 +30,6 @@ struct sl_meta_config {
 	uint32_t shard_size;
 	uint32_t replicas;
 	uint32_t pending_expiry_s;
-};
-
-struct sl_replay_slot {
-	uint8_t nonce[16];
-	uint64_t expires_ms;
 };
 
 struct sl_server_entry {
@@ -60,8 +55,7 @@ struct sl_meta {
 	/* Serializes catalog mutations that read before they write. */
 	pthread_mutex_t mutate_lock;
 
-	pthread_mutex_t replay_lock;
-	struct sl_replay_slot *replay;
+	struct sl_replay *replay; /* nonces seen, per principal (replay.h) */
 
 	pthread_mutex_t servers_lock;
 	struct sl_server_entry servers[SL_META_MAX_SERVERS];
