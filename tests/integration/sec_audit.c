@@ -33,15 +33,15 @@ static void teardown(void)
 TestSuite(finding_04, .init = setup, .fini = teardown, .timeout = 180);
 
 /*
- * Sends one STAT of data/probe signed with cred's key, with the given
- * timestamp, nonce and request id, on fd; returns the reply's err. The same
- * arguments give the very same bytes: a captured request.
+ * Sends one request of `type` with body msg, signed with cred's key, with the
+ * given timestamp, nonce and request id, on fd; returns the reply's err. The
+ * same arguments give the very same bytes: a captured request.
  */
-static int signed_stat(int fd, const char *cred, uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
+		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
 {
 	char key_id[64];
-	uint8_t secret[32], mac[32], body[256], env_buf[512], *reply = NULL;
-	Sluice__ObjectRef ref = SLUICE__OBJECT_REF__INIT;
+	uint8_t secret[32], mac[32], *body, *env_buf, *reply = NULL;
 	Sluice__Signed env = SLUICE__SIGNED__INIT;
 	Sluice__Reply *r;
 	struct sl_frame_hdr h;
@@ -49,25 +49,40 @@ static int signed_stat(int fd, const char *cred, uint64_t ts, const uint8_t nonc
 	int err;
 
 	tc_cred_key(cred, key_id, secret);
-	ref.ns = (char *)"data";
-	ref.name = (char *)"probe";
-	blen = sluice__object_ref__pack(&ref, body);
-	cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_STAT, id, ts, nonce, key_id, body, blen,
-				    mac), 0);
+	blen = protobuf_c_message_get_packed_size(msg);
+	body = malloc(blen + 1);
+	cr_assert(body);
+	protobuf_c_message_pack(msg, body);
+	cr_assert_eq(sl_reqsign_mac(secret, 32, type, id, ts, nonce, key_id, body, blen, mac), 0);
 	env.key_id = key_id;
 	env.timestamp_ms = ts;
 	env.nonce = (ProtobufCBinaryData){ 16, (uint8_t *)nonce };
 	env.mac = (ProtobufCBinaryData){ 32, mac };
 	env.body = (ProtobufCBinaryData){ blen, body };
-	elen = sluice__signed__pack(&env, env_buf);
-	cr_assert_eq(sl_frame_send(fd, SL_RPC_STAT, id, env_buf, elen, sl_mono_ms() + 5000), 0);
+	elen = sluice__signed__get_packed_size(&env);
+	env_buf = malloc(elen);
+	cr_assert(env_buf);
+	sluice__signed__pack(&env, env_buf);
+	cr_assert_eq(sl_frame_send(fd, type, id, env_buf, elen, sl_mono_ms() + 5000), 0);
 	cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
 	r = sluice__reply__unpack(NULL, h.length, reply);
 	cr_assert(r);
 	err = r->err;
 	sluice__reply__free_unpacked(r, NULL);
 	free(reply);
+	free(env_buf);
+	free(body);
 	return err;
+}
+
+/* A STAT of data/probe; see signed_call. */
+static int signed_stat(int fd, const char *cred, uint64_t ts, const uint8_t nonce[16], uint64_t id)
+{
+	Sluice__ObjectRef ref = SLUICE__OBJECT_REF__INIT;
+
+	ref.ns = (char *)"data";
+	ref.name = (char *)"probe";
+	return signed_call(fd, cred, SL_RPC_STAT, &ref.base, ts, nonce, id);
 }
 
 static int meta_connect(void)
@@ -123,4 +138,108 @@ Test(finding_04, replay_after_a_meta_restart_is_refused)
 	sl_random_bytes(nonce, sizeof(nonce));
 	cr_expect_neq(signed_stat(fd, victim, sl_now_ms(), nonce, 2), -EACCES);
 	close(fd);
+}
+
+/* ---- finding 5: the audit log cannot be faked or broken by what it stores */
+
+static char alice_cred[400];
+static char cli_out[1 << 20];
+
+static void setup_objects(void)
+{
+	sluice_session *s;
+	struct sluice_ns_spec spec = { NULL, "data", 65536, 1, NULL, 0 };
+
+	tc_start(&cl, 1);
+	s = tc_principal(&cl, "acme", "alice", "internal", alice_cred, sizeof(alice_cred));
+	cr_assert_eq(sluice_ns_create(s, &spec), 0, "%s", sluice_last_error(s));
+	cr_assert_eq(sluice_put(s, "data", "probe", "still here", 10, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	sluice_close(s);
+}
+
+TestSuite(finding_05, .init = setup_objects, .fini = teardown, .timeout = 180);
+
+static int meta_connect(void);
+
+/* Asks for a read of data/probe declaring `purpose` on the wire: a GRANT, audited. */
+static void grant_with_purpose(const char *purpose)
+{
+	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+	uint8_t nonce[16];
+	int fd = meta_connect();
+
+	req.ns = (char *)"data";
+	req.name = (char *)"probe";
+	req.purpose = (char *)purpose;
+	sl_random_bytes(nonce, sizeof(nonce));
+	signed_call(fd, alice_cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 1);
+	close(fd);
+}
+
+/* Runs `sluice -c alice audit [--json]`; returns its exit code, output in cli_out. */
+static int sluice_audit(int json)
+{
+	char *argv[] = { getenv("SLUICE_CLI_BIN"), (char *)"-c", alice_cred, (char *)"audit",
+			 (char *)"--limit", (char *)"1000", json ? (char *)"--json" : NULL, NULL };
+
+	cr_assert(argv[0]);
+	return tc_run(argv, cli_out, sizeof(cli_out));
+}
+
+Test(finding_05, stored_newlines_and_escapes_cannot_fake_audit_lines)
+{
+	const char *forged = "x\n999    2026-01-01T00:00:00Z  read.grant       allow  principal 1 "
+			     "data/secret\n\x1b[2Khash chain: intact\r\x9b" "31m";
+	int lines = 0, fake = 0;
+
+	grant_with_purpose(forged);
+	sluice_audit(0);
+	cr_expect_null(strchr(cli_out, '\x1b'), "an ESC byte reached the terminal");
+	cr_expect_null(strchr(cli_out, '\r'), "a carriage return reached the terminal");
+	cr_expect_null(strstr(cli_out, "\x9b"), "a C1 CSI reached the terminal");
+	for (char *line = strtok(cli_out, "\n"); line; line = strtok(NULL, "\n")) {
+		lines++;
+		fake += strncmp(line, "999 ", 4) == 0;
+	}
+	cr_expect_eq(fake, 0, "a stored purpose printed as a line of its own");
+	cr_expect_gt(lines, 1);
+}
+
+Test(finding_05, json_audit_output_stays_valid_json)
+{
+	char cmd[600];
+	FILE *f;
+
+	grant_with_purpose("quote\" back\\slash \x01\x1b[1m \xff\xfe bad utf-8 \xe2\x80\xae rtl");
+	cr_assert_eq(sluice_audit(1), 0, "%s", cli_out);
+	snprintf(cmd, sizeof(cmd), "%s/audit.json", cl.dir);
+	f = fopen(cmd, "w");
+	cr_assert(f);
+	fputs(cli_out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; json.load(open(sys.argv[1], "
+		 "encoding=\"utf-8\"))' %s/audit.json", cl.dir);
+	if (system("python3 -c 'pass' 2>/dev/null") != 0)
+		cr_skip_test("python3 is not available to check the JSON");
+	cr_expect_eq(system(cmd), 0, "sluice audit --json printed invalid JSON:\n%s", cli_out);
+}
+
+Test(finding_05, a_huge_field_does_not_break_sluice_audit)
+{
+	size_t len = 1536u << 10;
+	char *huge = malloc(len + 1);
+
+	cr_assert(huge);
+	memset(huge, 'p', len);
+	huge[len] = '\0';
+	/* Three records that each alone would fill most of a reply. */
+	for (int i = 0; i < 3; i++) {
+		huge[0] = (char)('a' + i);
+		grant_with_purpose(huge);
+	}
+	free(huge);
+	cr_expect_eq(sluice_audit(0), 0, "sluice audit failed:\n%.2000s", cli_out);
+	cr_expect(strstr(cli_out, "hash chain: intact"), "%.2000s", cli_out);
+	cr_expect(strstr(cli_out, "...[cut]"), "a huge field was not cut");
 }
