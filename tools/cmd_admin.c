@@ -324,11 +324,11 @@ static void print_audit_record(struct cli *c, const struct sluice_audit_record *
 
 int cmd_audit(struct cli *c)
 {
-	struct sluice_audit_record *list;
+	struct sluice_audit_page page;
 	uint32_t want = c->limit ? c->limit : 100, shown = 0;
 	uint64_t after = c->after;
-	size_t n;
-	int rc, chain_ok = 1, page_ok = 0, truncated = 0;
+	int rc, chain_ok = 1, head_ok = 1, truncated = 0, got;
+	uint64_t head_seq = 0;
 
 	if (c->n_args)
 		return 2;
@@ -338,25 +338,34 @@ int cmd_audit(struct cli *c)
 		printf("{\"records\":[");
 	/* Replies are paged by size too: read on until `want` records are shown. */
 	do {
-		rc = sluice_audit_list(c->s, after, want - shown, &list, &n, &page_ok, &truncated);
+		rc = sluice_audit_page_read(c->s, after, want - shown, &page);
 		if (rc) {
 			if (c->json)
 				printf("]}\n");
 			return cli_fail(c, rc, "audit");
 		}
-		chain_ok &= page_ok;
-		for (size_t i = 0; i < n; i++, shown++)
-			print_audit_record(c, &list[i], shown == 0);
-		if (n)
-			after = list[n - 1].seq;
-		sluice_audit_free(list, n);
-	} while (truncated && n && shown < want);
-	if (c->json)
-		printf("],\"chain_ok\":%s,\"truncated\":%s}\n", chain_ok ? "true" : "false",
-		       truncated ? "true" : "false");
-	else
+		chain_ok &= page.chain_ok;
+		head_ok = page.head_ok;
+		head_seq = page.head_seq;
+		truncated = page.truncated;
+		got = page.n > 0;
+		for (size_t i = 0; i < page.n; i++, shown++)
+			print_audit_record(c, &page.records[i], shown == 0);
+		if (page.n)
+			after = page.records[page.n - 1].seq;
+		sluice_audit_page_free(&page);
+	} while (truncated && got && shown < want);
+	if (c->json) {
+		printf("],\"chain_ok\":%s,\"head_ok\":%s,\"head_seq\":%llu,\"truncated\":%s}\n",
+		       chain_ok ? "true" : "false", head_ok ? "true" : "false",
+		       (unsigned long long)head_seq, truncated ? "true" : "false");
+	} else {
 		printf("hash chain: %s%s\n",
 		       chain_ok ? "intact" : "BROKEN (records were removed, edited or reordered)",
 		       truncated ? "; more records follow (--after)" : "");
-	return chain_ok ? 0 : 1;
+		if (!head_ok)
+			printf("chain: TRUNCATED (the log does not end at record %llu, "
+			       "which its signed head names)\n", (unsigned long long)head_seq);
+	}
+	return chain_ok && head_ok ? 0 : 1;
 }

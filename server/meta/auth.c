@@ -70,6 +70,10 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 refuse:
 	SL_WARN("auth: refused %s request (key '%s'): %s", sl_rpc_name(type),
 		env ? env->key_id : "?", why);
+	/* A key id naming a principal: its tenant learns someone holds or tries it. */
+	sl_authlog_note(m, p ? p->tenant_id : 0, p ? p->id : 0,
+			env && env->key_id[0] && strlen(env->key_id) <= 64 ? env->key_id : "?", why,
+			now);
 	if (p)
 		sluice__principal__free_unpacked(p, NULL);
 	if (env)

@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&m->mutate_lock, NULL);
 	pthread_mutex_init(&m->servers_lock, NULL);
 	pthread_mutex_init(&m->audit_lock, NULL);
+	pthread_mutex_init(&m->authlog.lock, NULL);
 	pthread_mutex_init(&m->conns_lock, NULL);
 	m->listen_fd = -1;
 	/* Requests signed before this start may have been served by the last one. */
@@ -170,6 +171,7 @@ int main(int argc, char **argv)
 	rc = rc ? rc : sl_meta_serve(m);
 	m->stopping = 1;
 	sl_sweeper_stop(m);
+	sl_authlog_flush(m);
 	SL_INFO("stopped");
 out:
 	if (m->listen_fd >= 0)

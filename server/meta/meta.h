@@ -37,6 +37,24 @@ struct sl_server_entry {
 	uint64_t last_heartbeat_ms;
 };
 
+/* Authentication refusals counted since the last audit write (authlog.c). */
+#define SL_AUTHLOG_MAX 256
+#define SL_AUTHLOG_INTERVAL_MS 10000u
+struct sl_authlog_row {
+	uint64_t tenant;     /* 0: the system tenant */
+	uint64_t principal;  /* the key id's principal, 0 when unknown */
+	char key_id[65];
+	char why[48];
+	uint32_t count;
+};
+struct sl_authlog {
+	pthread_mutex_t lock;
+	uint64_t since_ms;   /* first refusal counted; 0: none */
+	uint64_t unlisted;   /* refusals past SL_AUTHLOG_MAX rows */
+	size_t n;
+	struct sl_authlog_row rows[SL_AUTHLOG_MAX];
+};
+
 /* Who sent a request, once its signature checked out. */
 struct sl_caller {
 	int is_server;
@@ -64,6 +82,7 @@ struct sl_meta {
 	pthread_mutex_t audit_lock;
 	uint64_t audit_seq;
 	uint8_t audit_hash[32];
+	struct sl_authlog authlog;
 
 	pthread_t sweeper;
 	int sweeper_started;
@@ -143,6 +162,12 @@ int sl_audit_open(struct sl_meta *m);
  * `with` NULL commits the record alone. The caller still frees `with`.
  */
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
+
+/* authlog.c: counts a refusal (tenant 0: the system tenant); may write the counts. */
+void sl_authlog_note(struct sl_meta *m, uint64_t tenant, uint64_t principal, const char *key_id,
+		     const char *why, uint64_t now_ms);
+/* Writes every count to the audit log (one record per row) and clears them. */
+int sl_authlog_flush(struct sl_meta *m);
 
 /* registry.c */
 int sl_registry_load(struct sl_meta *m);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "cluster.h"
 #include "frame.h"
 #include "net.h"
@@ -242,4 +243,136 @@ Test(finding_05, a_huge_field_does_not_break_sluice_audit)
 	cr_expect_eq(sluice_audit(0), 0, "sluice audit failed:\n%.2000s", cli_out);
 	cr_expect(strstr(cli_out, "hash chain: intact"), "%.2000s", cli_out);
 	cr_expect(strstr(cli_out, "...[cut]"), "a huge field was not cut");
+}
+
+/* ---- finding 11: a cut tail and authentication refusals leave a trace ---- */
+
+TestSuite(finding_11, .init = setup, .fini = teardown, .timeout = 180);
+
+/* Runs `sluice -c cred audit ARGS...`; returns its exit code, output in cli_out. */
+static int sluice_audit_as(const char *cred, const char *extra)
+{
+	char *argv[] = { getenv("SLUICE_CLI_BIN"), (char *)"-c", (char *)cred, (char *)"audit",
+			 (char *)"--limit", (char *)"1000", (char *)extra, NULL };
+
+	cr_assert(argv[0]);
+	return tc_run(argv, cli_out, sizeof(cli_out));
+}
+
+/* Deletes the last `n` records of the stopped sluice-meta's audit log. */
+static void cut_audit_tail(int n)
+{
+	struct sl_catalog *cat;
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/meta/catalog", cl.dir);
+	cr_assert_eq(sl_catalog_open(path, &cat), 0);
+	for (int i = 0; i < n; i++) {
+		uint8_t *key = NULL, *val = NULL;
+		size_t klen, vlen;
+		struct sl_batch *b = sl_batch_new();
+
+		cr_assert_eq(sl_catalog_last(cat, SL_CF_AUDIT, &key, &klen, &val, &vlen), 0);
+		sl_batch_delete(b, cat, SL_CF_AUDIT, key, klen);
+		cr_assert_eq(sl_catalog_commit(cat, b), 0);
+		sl_batch_free(b);
+		free(key);
+		free(val);
+	}
+	sl_catalog_close(cat);
+}
+
+Test(finding_11, a_cut_tail_of_the_audit_log_is_detected)
+{
+	sluice_session *admin = tc_admin(&cl);
+	struct sluice_ns_spec spec = { NULL, "ns-a", 65536, 1, NULL, 0 };
+
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	spec.name = "ns-b";
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	sluice_close(admin);
+	cr_assert_eq(sluice_audit_as(cl.admin_cred, NULL), 0, "%s", cli_out);
+	cr_assert_null(strstr(cli_out, "TRUNCATED"), "%s", cli_out);
+
+	tc_meta_kill(&cl, SIGTERM);
+	cut_audit_tail(2);
+	tc_meta_start(&cl);
+	cr_expect_eq(sluice_audit_as(cl.admin_cred, NULL), 1, "%s", cli_out);
+	cr_expect(strstr(cli_out, "chain: TRUNCATED"), "a cut tail went unnoticed:\n%s", cli_out);
+
+	/* Once more is written, the cut stays visible as a gap in the chain. */
+	admin = tc_admin(&cl);
+	spec.name = "ns-c";
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	sluice_close(admin);
+	cr_expect_eq(sluice_audit_as(cl.admin_cred, NULL), 1, "%s", cli_out);
+	cr_expect(strstr(cli_out, "hash chain: BROKEN"), "the cut healed over:\n%s", cli_out);
+}
+
+Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
+{
+	char cred[400], bad[600], key_id[64];
+	uint8_t secret[32], nonce[16];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sluice_audit_record *list;
+	size_t n;
+	int found = 0, fd;
+	FILE *f;
+
+	/* Alice's key id with a wrong secret. */
+	tc_cred_key(cred, key_id, secret);
+	secret[0] ^= 1;
+	snprintf(bad, sizeof(bad), "%s/bad.cred", cl.dir);
+	f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = ", cl.meta_addr, key_id);
+	for (int i = 0; i < 32; i++)
+		fprintf(f, "%02x", secret[i]);
+	fprintf(f, "\n");
+	fclose(f);
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, 1), -EACCES);
+	close(fd);
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0, "%s",
+		     sluice_last_error(alice));
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(list[i].event, "auth.refused") == 0 &&
+			 strcmp(list[i].object, key_id) == 0 && strstr(list[i].reason, "signature");
+	sluice_audit_free(list, n);
+	sluice_close(alice);
+	cr_expect_eq(found, 1, "the refused request left no trace in its tenant's audit log");
+}
+
+Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+{
+	sluice_session *admin;
+	struct sluice_audit_record *list;
+	size_t n;
+	int refused = 0, fd = meta_connect();
+
+	for (int i = 0; i < 2000; i++) {
+		char bad[600];
+		uint8_t nonce[16];
+		FILE *f;
+
+		snprintf(bad, sizeof(bad), "%s/flood.cred", cl.dir);
+		f = fopen(bad, "w");
+		cr_assert(f);
+		fprintf(f, "[sluice]\nmeta = %s\nkey_id = SKnobody%d\nsecret = %064d\n",
+			cl.meta_addr, i, 0);
+		fclose(f);
+		sl_random_bytes(nonce, sizeof(nonce));
+		cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
+	}
+	close(fd);
+	admin = tc_admin(&cl);
+	cr_assert_eq(sluice_audit_list(admin, 0, 1000, &list, &n, NULL, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		refused += strcmp(list[i].event, "auth.refused") == 0;
+	sluice_audit_free(list, n);
+	sluice_close(admin);
+	cr_expect_gt(refused, 0, "the flood left no trace");
+	cr_expect_leq(refused, 300, "%d records for one flood", refused);
 }
