@@ -569,8 +569,8 @@ int sluice_whoami(sluice_session *s, char **tenant, char **principal)
 	return rc;
 }
 
-int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
-		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated)
+int sluice_audit_page_read(sluice_session *s, uint64_t after_seq, uint32_t limit,
+			   struct sluice_audit_page *page)
 {
 	Sluice__AuditListReq req = SLUICE__AUDIT_LIST_REQ__INIT;
 	Sluice__AuditListResp *resp = NULL;
@@ -578,8 +578,7 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 	char why[160];
 	int rc;
 
-	*out = NULL;
-	*n = 0;
+	memset(page, 0, sizeof(*page));
 	req.after_seq = after_seq;
 	req.limit = limit;
 	rc = sl_sess_call(s, SL_RPC_AUDIT_LIST, &req.base, &sluice__audit_list_resp__descriptor,
@@ -606,15 +605,36 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 		}
 	}
 	if (list) {
-		*out = list;
-		*n = resp->n_records;
-		if (chain_ok)
-			*chain_ok = resp->chain_ok;
-		if (truncated)
-			*truncated = resp->truncated;
+		page->records = list;
+		page->n = resp->n_records;
+		page->chain_ok = resp->chain_ok;
+		page->head_ok = resp->head_ok;
+		page->head_seq = resp->head_seq;
+		page->truncated = resp->truncated;
 	}
 	sluice__audit_list_resp__free_unpacked(resp, NULL);
 	return list ? 0 : sl_sess_fail(s, -ENOMEM, "out of memory");
+}
+
+void sluice_audit_page_free(struct sluice_audit_page *page)
+{
+	sluice_audit_free(page->records, page->n);
+	memset(page, 0, sizeof(*page));
+}
+
+int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
+		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated)
+{
+	struct sluice_audit_page page;
+	int rc = sluice_audit_page_read(s, after_seq, limit, &page);
+
+	*out = page.records;
+	*n = page.n;
+	if (!rc && chain_ok)
+		*chain_ok = page.chain_ok && page.head_ok;
+	if (!rc && truncated)
+		*truncated = page.truncated;
+	return rc;
 }
 
 void sluice_audit_free(struct sluice_audit_record *list, size_t n)

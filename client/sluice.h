@@ -204,6 +204,25 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated);
 void sluice_audit_free(struct sluice_audit_record *list, size_t n);
 
+/* One reply of the audit log, with what sluice-meta checked. */
+struct sluice_audit_page {
+	struct sluice_audit_record *records;
+	size_t n;
+	int chain_ok;      /* every record read links to the one before it */
+	int head_ok;       /* the log's last record is the one its signed head names */
+	uint64_t head_seq; /* the sequence number the signed head names (0: none) */
+	int truncated;     /* more records follow the last one here */
+};
+/*
+ * Like sluice_audit_list, and says whether the log's tail is intact: a log
+ * whose last records were removed no longer ends where its signed head says
+ * (head_ok 0; sluice_audit_list then reports chain_ok 0). Free with
+ * sluice_audit_page_free.
+ */
+int sluice_audit_page_read(sluice_session *s, uint64_t after_seq, uint32_t limit,
+			   struct sluice_audit_page *page);
+void sluice_audit_page_free(struct sluice_audit_page *page);
+
 /* Who the session is: tenant and principal names (free both). */
 int sluice_whoami(sluice_session *s, char **tenant, char **principal);
 

@@ -127,6 +127,9 @@ int sl_keyring_init(struct sl_keyring *kr, const uint8_t secret[SL_KEY_LEN], uin
 	rc = sl_hkdf_sha256(secret, SL_KEY_LEN, info, kr->cap_key_prev);
 	if (rc)
 		return rc;
+	rc = sl_hkdf_sha256(secret, SL_KEY_LEN, "audit chain head", kr->audit_key);
+	if (rc)
+		return rc;
 	return sl_hkdf_sha256(secret, SL_KEY_LEN, "data server requests", kr->server_key);
 }
 

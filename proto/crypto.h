@@ -34,6 +34,7 @@ struct sl_keyring {
 	uint8_t cap_key[SL_KEY_LEN];      /* generation cap_gen */
 	uint8_t cap_key_prev[SL_KEY_LEN]; /* generation cap_gen - 1 */
 	uint8_t server_key[SL_KEY_LEN];   /* signs data-server -> meta requests */
+	uint8_t audit_key[SL_KEY_LEN];    /* signs audit chain heads (sluice-meta only) */
 };
 
 /* Derives every key of the ring from a 32-byte cluster secret. */

@@ -50,6 +50,17 @@ int cli_connect(struct cli *c);
 int cli_split(const char *arg, char *ns, size_t ns_len, const char **name, int allow_empty);
 
 /* output.c */
+/*
+ * Escapes s into out (cap bytes, always NUL-terminated, cut with "..." when
+ * short) and returns out. Control characters (C0, DEL, C1, bidi controls),
+ * newlines and backslashes are escaped (\n, \x1b, \u0085); bytes that are
+ * not UTF-8 become \xNN in text, U+FFFD in JSON. json also escapes '"',
+ * so the result can go between quotes.
+ */
+const char *cli_escape(const char *s, int json, char *out, size_t cap);
+/* Prints s escaped for a terminal (cli_escape, text mode). */
+void text_str(FILE *f, const char *s);
+/* Prints s as a JSON string, quoted and escaped. */
 void json_str(FILE *f, const char *s);
 void json_tags(FILE *f, const struct sluice_tag *tags, size_t n);
 void human_size(uint64_t n, char *out, size_t len);

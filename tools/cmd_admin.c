@@ -19,8 +19,10 @@ static int print_names(struct cli *c, const char *field, char **names, size_t n)
 		}
 		printf("]\n");
 	} else {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", names[i]);
+		for (size_t i = 0; i < n; i++) {
+			text_str(stdout, names[i]);
+			putchar('\n');
+		}
 	}
 	sluice_strings_free(names, n);
 	return 0;
@@ -234,8 +236,11 @@ int cmd_servers(struct cli *c)
 			printf(",\"last_heartbeat_ms\":%llu}",
 			       (unsigned long long)list[i].last_heartbeat_ms);
 		} else {
+			char label[256];
+
 			printf("%-10u %-6s %-16s %s\n", list[i].id, list[i].up ? "up" : "down",
-			       list[i].label, list[i].last_heartbeat_ms ? when : "never");
+			       cli_escape(list[i].label, 0, label, sizeof(label)),
+			       list[i].last_heartbeat_ms ? when : "never");
 		}
 	}
 	if (c->json)
@@ -263,63 +268,104 @@ int cmd_whoami(struct cli *c)
 		json_str(stdout, principal);
 		printf("}\n");
 	} else {
-		printf("principal %s of tenant %s\n", principal, tenant);
+		fputs("principal ", stdout);
+		text_str(stdout, principal);
+		fputs(" of tenant ", stdout);
+		text_str(stdout, tenant);
+		putchar('\n');
 	}
 	free(tenant);
 	free(principal);
 	return 0;
 }
 
+/* Prints one audit record, every stored string escaped. */
+static void print_audit_record(struct cli *c, const struct sluice_audit_record *a, int first)
+{
+	char when[32];
+
+	human_time(a->time_ms, when, sizeof(when));
+	if (c->json) {
+		printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"tenant_id\":%llu,"
+		       "\"principal_id\":%llu,\"object_id\":%llu,\"event\":",
+		       first ? "" : ",", (unsigned long long)a->seq, (unsigned long long)a->time_ms,
+		       (unsigned long long)a->tenant_id, (unsigned long long)a->principal_id,
+		       (unsigned long long)a->object_id);
+		json_str(stdout, a->event);
+		printf(",\"object\":");
+		json_str(stdout, a->object);
+		printf(",\"purpose\":");
+		json_str(stdout, a->purpose);
+		printf(",\"decision\":");
+		json_str(stdout, a->decision);
+		printf(",\"reason\":");
+		json_str(stdout, a->reason);
+		printf("}");
+	} else {
+		char event[128], decision[64];
+
+		/* Stored strings are escaped: none can fake a line or a verdict. */
+		printf("%-6llu %s  %-16s %-6s principal %-4llu ", (unsigned long long)a->seq, when,
+		       cli_escape(a->event, 0, event, sizeof(event)),
+		       cli_escape(a->decision, 0, decision, sizeof(decision)),
+		       (unsigned long long)a->principal_id);
+		text_str(stdout, a->object);
+		if (a->purpose[0]) {
+			fputs("  purpose ", stdout);
+			text_str(stdout, a->purpose);
+		}
+		if (a->reason[0]) {
+			fputs("  : ", stdout);
+			text_str(stdout, a->reason);
+		}
+		putchar('\n');
+	}
+}
+
 int cmd_audit(struct cli *c)
 {
-	struct sluice_audit_record *list;
-	size_t n;
-	char when[32];
-	int rc, chain_ok = 0, truncated = 0;
+	struct sluice_audit_page page;
+	uint32_t want = c->limit ? c->limit : 100, shown = 0;
+	uint64_t after = c->after;
+	int rc, chain_ok = 1, head_ok = 1, truncated = 0, got;
+	uint64_t head_seq = 0;
 
 	if (c->n_args)
 		return 2;
 	if (cli_connect(c))
 		return 1;
-	rc = sluice_audit_list(c->s, c->after, c->limit, &list, &n, &chain_ok, &truncated);
-	if (rc)
-		return cli_fail(c, rc, "audit");
 	if (c->json)
-		printf("{\"chain_ok\":%s,\"truncated\":%s,\"records\":[", chain_ok ? "true" : "false",
-		       truncated ? "true" : "false");
-	for (size_t i = 0; i < n; i++) {
-		struct sluice_audit_record *a = &list[i];
-
-		human_time(a->time_ms, when, sizeof(when));
-		if (c->json) {
-			printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"tenant_id\":%llu,"
-			       "\"principal_id\":%llu,\"object_id\":%llu,\"event\":",
-			       i ? "," : "", (unsigned long long)a->seq,
-			       (unsigned long long)a->time_ms, (unsigned long long)a->tenant_id,
-			       (unsigned long long)a->principal_id, (unsigned long long)a->object_id);
-			json_str(stdout, a->event);
-			printf(",\"object\":");
-			json_str(stdout, a->object);
-			printf(",\"purpose\":");
-			json_str(stdout, a->purpose);
-			printf(",\"decision\":");
-			json_str(stdout, a->decision);
-			printf(",\"reason\":");
-			json_str(stdout, a->reason);
-			printf("}");
-		} else {
-			printf("%-6llu %s  %-16s %-6s principal %-4llu %s%s%s%s%s\n",
-			       (unsigned long long)a->seq, when, a->event, a->decision,
-			       (unsigned long long)a->principal_id, a->object,
-			       a->purpose[0] ? "  purpose " : "", a->purpose,
-			       a->reason[0] ? "  : " : "", a->reason);
+		printf("{\"records\":[");
+	/* Replies are paged by size too: read on until `want` records are shown. */
+	do {
+		rc = sluice_audit_page_read(c->s, after, want - shown, &page);
+		if (rc) {
+			if (c->json)
+				printf("]}\n");
+			return cli_fail(c, rc, "audit");
 		}
-	}
-	if (c->json)
-		printf("]}\n");
-	else
-		printf("hash chain: %s%s\n", chain_ok ? "intact" : "BROKEN (records were removed, edited or reordered)",
+		chain_ok &= page.chain_ok;
+		head_ok = page.head_ok;
+		head_seq = page.head_seq;
+		truncated = page.truncated;
+		got = page.n > 0;
+		for (size_t i = 0; i < page.n; i++, shown++)
+			print_audit_record(c, &page.records[i], shown == 0);
+		if (page.n)
+			after = page.records[page.n - 1].seq;
+		sluice_audit_page_free(&page);
+	} while (truncated && got && shown < want);
+	if (c->json) {
+		printf("],\"chain_ok\":%s,\"head_ok\":%s,\"head_seq\":%llu,\"truncated\":%s}\n",
+		       chain_ok ? "true" : "false", head_ok ? "true" : "false",
+		       (unsigned long long)head_seq, truncated ? "true" : "false");
+	} else {
+		printf("hash chain: %s%s\n",
+		       chain_ok ? "intact" : "BROKEN (records were removed, edited or reordered)",
 		       truncated ? "; more records follow (--after)" : "");
-	sluice_audit_free(list, n);
-	return chain_ok ? 0 : 1;
+		if (!head_ok)
+			printf("chain: TRUNCATED (the log does not end at record %llu, "
+			       "which its signed head names)\n", (unsigned long long)head_seq);
+	}
+	return chain_ok && head_ok ? 0 : 1;
 }

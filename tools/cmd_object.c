@@ -500,9 +500,13 @@ int cmd_ls(struct cli *c)
 				json_tags(stdout, o->tags, o->n_tags);
 				printf("}");
 			} else {
+				char cls[64];
+
 				human_size(o->size, size, sizeof(size));
-				printf("%10s  %-13s  %s\n", size, tag_value(o, "classification"),
-				       o->name);
+				printf("%10s  %-13s  ", size,
+				       cli_escape(tag_value(o, "classification"), 0, cls, sizeof(cls)));
+				text_str(stdout, o->name);
+				putchar('\n');
 			}
 		}
 		if (n)
@@ -561,12 +565,20 @@ int cmd_stat(struct cli *c)
 		printf("]}\n");
 	} else {
 		human_size(o->size, size, sizeof(size));
-		printf("object   %s/%s\nid       %llu\nsize     %llu bytes (%s)\nsha256   %s\n"
+		fputs("object   ", stdout);
+		text_str(stdout, o->ns);
+		putchar('/');
+		text_str(stdout, o->name);
+		printf("\nid       %llu\nsize     %llu bytes (%s)\nsha256   %s\n"
 		       "created  %s\nshards   %u x %u bytes\ntags    ",
-		       o->ns, o->name, (unsigned long long)o->id, (unsigned long long)o->size, size,
-		       o->sha256, when, o->shard_count, o->shard_size);
-		for (size_t i = 0; i < o->n_tags; i++)
-			printf(" %s=%s", o->tags[i].key, o->tags[i].value);
+		       (unsigned long long)o->id, (unsigned long long)o->size, size, o->sha256, when,
+		       o->shard_count, o->shard_size);
+		for (size_t i = 0; i < o->n_tags; i++) {
+			putchar(' ');
+			text_str(stdout, o->tags[i].key);
+			putchar('=');
+			text_str(stdout, o->tags[i].value);
+		}
 		printf("\n");
 		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("shard %-4u %10u bytes  crc32c %08x  on", o->shards[i].index,

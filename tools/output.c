@@ -1,23 +1,128 @@
-/* JSON, sizes, times and the progress bar of the sluice CLI. */
+/*
+ * Output of the sluice CLI: escaping, JSON, sizes, times and the progress
+ * bar. Every string that comes from the catalog (names, tags, purposes,
+ * audit fields) goes through cli_escape before it reaches the terminal, so
+ * no stored string can move the cursor, fake a line or break a JSON reader.
+ */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+/*
+ * Decodes one UTF-8 character of s; returns its length (1 to 4) and sets *cp,
+ * or 0 when s does not start with a valid, shortest-form character.
+ */
+static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		n = 2, c &= 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, c &= 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, c &= 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Characters a terminal acts on or that reorder text: C0, DEL, C1, bidi controls. */
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+const char *cli_escape(const char *s, int json, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
+
+	while (*p) {
+		char tmp[16];
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p, &cp), tl;
+
+		if (!n) {
+			/* Not UTF-8: JSON gets U+FFFD (it must stay valid), text the byte. */
+			snprintf(tmp, sizeof(tmp), json ? "\\ufffd" : "\\x%02x", *p);
+			n = 1;
+		} else if (cp == '"' && json) {
+			snprintf(tmp, sizeof(tmp), "\\\"");
+		} else if (cp == '\\') {
+			snprintf(tmp, sizeof(tmp), "\\\\");
+		} else if (cp == '\n' || cp == '\r' || cp == '\t') {
+			snprintf(tmp, sizeof(tmp), "\\%c", cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't');
+		} else if (is_control(cp)) {
+			snprintf(tmp, sizeof(tmp), json ? "\\u%04x" : cp < 0x80 ? "\\x%02x" : "\\u%04x",
+				 (unsigned)cp);
+		} else {
+			memcpy(tmp, p, n);
+			tmp[n] = '\0';
+		}
+		tl = strlen(tmp);
+		/* Room for this, "..." and the NUL, or stop with a visible cut. */
+		if (o + tl + 4 > cap) {
+			if (cap >= 4)
+				memcpy(out + (o + 4 > cap ? cap - 4 : o), "...", 4);
+			else if (cap)
+				out[0] = '\0';
+			return out;
+		}
+		memcpy(out + o, tmp, tl);
+		o += tl;
+		p += n;
+	}
+	if (cap)
+		out[o] = '\0';
+	return out;
+}
+
+/* Escapes s as a whole to f; each input byte needs at most 6 output bytes. */
+static void put_escaped(FILE *f, const char *s, int json)
+{
+	size_t cap = 6 * strlen(s ? s : "") + 8;
+	char small[512], *buf = cap <= sizeof(small) ? small : malloc(cap);
+
+	if (!buf) {
+		fputs("...", f);
+		return;
+	}
+	fputs(cli_escape(s, json, buf, cap), f);
+	if (buf != small)
+		free(buf);
+}
+
 void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
+	put_escaped(f, s, 1);
 	fputc('"', f);
+}
+
+void text_str(FILE *f, const char *s)
+{
+	put_escaped(f, s, 0);
 }
 
 void json_tags(FILE *f, const struct sluice_tag *tags, size_t n)

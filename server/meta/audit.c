@@ -2,10 +2,19 @@
  * The audit log: an append-only column family of AuditRecords keyed by a
  * sequence number, each carrying the SHA-256 of the record before it, so a
  * deleted, edited or reordered record breaks the chain.
+ *
+ * The chain's end is anchored too: a signed head (AuditHead: seq and hash of
+ * the last record, HMAC under a key derived from the cluster key) is written
+ * in the same batch as every record, in the default column family. A log
+ * whose last record is not the one its head names lost its tail. On start,
+ * sluice-meta continues the chain from a valid head, not from the last
+ * record found, so records cut from the tail stay a visible gap for good; a
+ * head that is missing, forged or behind the records is itself recorded.
  */
 #include <endian.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,22 +31,84 @@ static void sha256(const uint8_t *buf, size_t len, uint8_t out[32])
 	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
 }
 
-int sl_audit_open(struct sl_meta *m)
+/* The catalog key of chain `tenant`'s head (0: the one chain of every tenant). */
+static void head_key(struct sl_key *k, uint64_t tenant)
+{
+	sl_key_u64(sl_key_str(sl_key_reset(k), "audit_head"), tenant);
+}
+
+static int head_mac(const struct sl_meta *m, uint64_t tenant, uint64_t seq, const uint8_t hash[32],
+		    uint8_t mac[SL_MAC_LEN])
+{
+	uint8_t fixed[5 + 8 + 8];
+	uint64_t t = htobe64(tenant), s = htobe64(seq);
+	struct iovec iov[2] = { { fixed, sizeof(fixed) }, { (void *)hash, 32 } };
+
+	memcpy(fixed, "SLAH1", 5);
+	memcpy(fixed + 5, &t, 8);
+	memcpy(fixed + 13, &s, 8);
+	return sl_hmac_sha256(m->keys.audit_key, SL_KEY_LEN, iov, 2, mac);
+}
+
+/* Adds chain tenant's head naming (seq, hash) to b. */
+static int head_put(struct sl_meta *m, struct sl_batch *b, uint64_t tenant, uint64_t seq,
+		    const uint8_t hash[32])
+{
+	Sluice__AuditHead h = SLUICE__AUDIT_HEAD__INIT;
+	uint8_t mac[SL_MAC_LEN];
+	struct sl_key k;
+	int rc = head_mac(m, tenant, seq, hash, mac);
+
+	if (rc)
+		return rc;
+	h.tenant_id = tenant;
+	h.seq = seq;
+	h.hash = (ProtobufCBinaryData){ 32, (uint8_t *)hash };
+	h.mac = (ProtobufCBinaryData){ SL_MAC_LEN, mac };
+	head_key(&k, tenant);
+	return sl_batch_put_msg(b, m->cat, SL_CF_DEFAULT, k.b, k.len, &h.base);
+}
+
+/* Reads and verifies chain tenant's head: 0, -ENOENT when absent, -EBADMSG when forged. */
+static int head_get(struct sl_meta *m, uint64_t tenant, uint64_t *seq, uint8_t hash[32])
+{
+	Sluice__AuditHead *h = NULL;
+	uint8_t mac[SL_MAC_LEN];
+	struct sl_key k;
+	int rc;
+
+	head_key(&k, tenant);
+	rc = sl_catalog_get(m->cat, SL_CF_DEFAULT, k.b, k.len, &sluice__audit_head__descriptor,
+			    (ProtobufCMessage **)&h);
+	if (rc)
+		return rc == -EIO ? -EBADMSG : rc;
+	rc = -EBADMSG;
+	if (h->tenant_id == tenant && h->hash.len == 32 && h->mac.len == SL_MAC_LEN &&
+	    head_mac(m, tenant, h->seq, h->hash.data, mac) == 0 &&
+	    sl_mac_equal(mac, h->mac.data, SL_MAC_LEN)) {
+		*seq = h->seq;
+		memcpy(hash, h->hash.data, 32);
+		rc = 0;
+	}
+	sluice__audit_head__free_unpacked(h, NULL);
+	return rc;
+}
+
+/* The last record of chain tenant: its seq and hash; -ENOENT when none. */
+static int chain_last(struct sl_meta *m, uint64_t tenant, uint64_t *seq, uint8_t hash[32])
 {
 	uint8_t *key = NULL, *val = NULL;
 	size_t klen, vlen;
-	int rc = sl_catalog_last(m->cat, SL_CF_AUDIT, &key, &klen, &val, &vlen);
+	int rc;
 
-	m->audit_seq = 0;
-	memset(m->audit_hash, 0, sizeof(m->audit_hash));
-	if (rc == -ENOENT)
-		return 0;
+	(void)tenant;
+	rc = sl_catalog_last(m->cat, SL_CF_AUDIT, &key, &klen, &val, &vlen);
 	if (rc)
 		return rc;
 	if (klen == 8) {
-		memcpy(&m->audit_seq, key, 8);
-		m->audit_seq = be64toh(m->audit_seq);
-		sha256(val, vlen, m->audit_hash);
+		memcpy(seq, key, 8);
+		*seq = be64toh(*seq);
+		sha256(val, vlen, hash);
 	} else {
 		rc = -EIO;
 	}
@@ -46,16 +117,160 @@ int sl_audit_open(struct sl_meta *m)
 	return rc;
 }
 
+int sl_audit_open(struct sl_meta *m)
+{
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	uint64_t last_seq = 0, head_seq = 0;
+	uint8_t last_hash[32] = { 0 }, head_hash[32] = { 0 };
+	char why[160];
+	int rc, hrc;
+
+	m->audit_seq = 0;
+	memset(m->audit_hash, 0, sizeof(m->audit_hash));
+	rc = chain_last(m, 0, &last_seq, last_hash);
+	if (rc && rc != -ENOENT)
+		return rc;
+	hrc = head_get(m, 0, &head_seq, head_hash);
+	if (hrc && hrc != -ENOENT && hrc != -EBADMSG)
+		return hrc;
+	if (hrc == 0 && head_seq >= last_seq) {
+		/* Continue from the head: records cut from the tail stay a gap. */
+		m->audit_seq = head_seq;
+		memcpy(m->audit_hash, head_hash, 32);
+		if (head_seq != last_seq || memcmp(head_hash, last_hash, 32))
+			SL_ERR("audit: the log ends at record %llu but its signed head names %llu: "
+			       "records were removed or edited",
+			       (unsigned long long)last_seq, (unsigned long long)head_seq);
+		return 0;
+	}
+	if (hrc == -ENOENT && rc == -ENOENT)
+		return 0; /* a new log */
+	m->audit_seq = last_seq;
+	memcpy(m->audit_hash, last_hash, 32);
+	snprintf(why, sizeof(why), "%s; chain anchored again at record %llu",
+		 hrc == -ENOENT	  ? "the signed chain head is missing"
+		 : hrc == -EBADMSG ? "the signed chain head is forged"
+				   : "the signed chain head is behind the records",
+		 (unsigned long long)last_seq);
+	SL_ERR("audit: %s", why);
+	/* Leave the finding in the log itself, under the new head. */
+	a.event = (char *)"audit.head";
+	a.tenant_id = m->system_tenant;
+	a.decision = (char *)"deny";
+	a.reason = why;
+	return sl_audit_commit(m, &a, NULL);
+}
+
+/*
+ * Whether chain tenant's last record is the one its signed head names; the
+ * head's seq in *head_seq (0 when it has none). Called with audit_lock held,
+ * so that no commit lands between the two reads.
+ */
+static int head_check(struct sl_meta *m, uint64_t tenant, uint64_t *head_seq)
+{
+	uint64_t last_seq = 0;
+	uint8_t last_hash[32] = { 0 }, head_hash[32] = { 0 };
+	int rc = chain_last(m, tenant, &last_seq, last_hash);
+	int hrc = head_get(m, tenant, head_seq, head_hash);
+
+	if (hrc)
+		*head_seq = 0;
+	if (rc == -ENOENT && hrc == -ENOENT)
+		return 1;
+	return rc == 0 && hrc == 0 && *head_seq == last_seq && memcmp(head_hash, last_hash, 32) == 0;
+}
+
+/*
+ * A record's size is bounded when it is written (and again when it is read,
+ * for records older than the bound): every string field is cut to
+ * SL_AUDIT_FIELD_MAX bytes at a character boundary with a marker, and at most
+ * SL_AUDIT_TAGS_MAX tags are kept, so one record always fits a reply.
+ */
+#define SL_AUDIT_FIELD_MAX 512
+#define SL_AUDIT_TAGS_MAX 64
+#define SL_AUDIT_CUT_MARK "...[cut]"
+
+/* Copies of the cut strings of one record, freed once it is packed. */
+struct audit_cuts {
+	char *s[5 + 2 * SL_AUDIT_TAGS_MAX];
+	size_t n;
+	char **fields[5];   /* the record's fields, restored afterwards */
+	char *orig[5];
+	size_t n_tags_orig;
+	Sluice__Tag **tags_orig;
+	Sluice__Tag tags[SL_AUDIT_TAGS_MAX];
+	Sluice__Tag *tag_ptrs[SL_AUDIT_TAGS_MAX];
+};
+
+/* s, or a copy cut at a UTF-8 boundary below max bytes with the marker. */
+static char *cut(struct audit_cuts *c, char *s, size_t max)
+{
+	size_t n, keep;
+	char *out;
+
+	if (!s || (n = strlen(s)) <= max)
+		return s;
+	keep = max - sizeof(SL_AUDIT_CUT_MARK) + 1;
+	while (keep && ((unsigned char)s[keep] & 0xc0) == 0x80)
+		keep--;
+	out = malloc(keep + sizeof(SL_AUDIT_CUT_MARK));
+	if (!out)
+		return (char *)"";
+	memcpy(out, s, keep);
+	memcpy(out + keep, SL_AUDIT_CUT_MARK, sizeof(SL_AUDIT_CUT_MARK));
+	c->s[c->n++] = out;
+	return out;
+}
+
+static void audit_bound(Sluice__AuditRecord *rec, struct audit_cuts *c)
+{
+	char **f[5] = { &rec->event, &rec->purpose, &rec->object, &rec->decision, &rec->reason };
+
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 5; i++) {
+		c->fields[i] = f[i];
+		c->orig[i] = *f[i];
+		*f[i] = cut(c, *f[i], SL_AUDIT_FIELD_MAX);
+	}
+	c->n_tags_orig = rec->n_tags;
+	c->tags_orig = rec->tags;
+	if (rec->n_tags > SL_AUDIT_TAGS_MAX)
+		rec->n_tags = SL_AUDIT_TAGS_MAX;
+	for (size_t i = 0; i < rec->n_tags; i++) {
+		c->tags[i] = (Sluice__Tag)SLUICE__TAG__INIT;
+		c->tags[i].key = cut(c, c->tags_orig[i]->key, SL_AUDIT_FIELD_MAX / 4);
+		c->tags[i].value = cut(c, c->tags_orig[i]->value, SL_AUDIT_FIELD_MAX / 4);
+		c->tag_ptrs[i] = &c->tags[i];
+	}
+	rec->tags = rec->n_tags ? c->tag_ptrs : rec->tags;
+}
+
+static void audit_unbound(Sluice__AuditRecord *rec, struct audit_cuts *c)
+{
+	for (int i = 0; i < 5; i++)
+		*c->fields[i] = c->orig[i];
+	rec->n_tags = c->n_tags_orig;
+	rec->tags = c->tags_orig;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->s[i]);
+}
+
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with)
 {
 	struct sl_batch *b = with ? with : sl_batch_new();
+	struct audit_cuts *cuts = malloc(sizeof(*cuts));
 	struct sl_key k;
-	uint8_t *buf = NULL, prev[32];
+	uint8_t *buf = NULL, prev[32], hash[32];
 	size_t len;
 	int rc = -ENOMEM;
 
-	if (!b)
+	if (!b || !cuts) {
+		if (!with)
+			sl_batch_free(b);
+		free(cuts);
 		return -ENOMEM;
+	}
+	audit_bound(rec, cuts);
 	pthread_mutex_lock(&m->audit_lock);
 	memcpy(prev, m->audit_hash, 32);
 	rec->seq = m->audit_seq + 1;
@@ -68,40 +283,84 @@ int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch
 	sluice__audit_record__pack(rec, buf);
 	sl_key_u64(sl_key_reset(&k), rec->seq);
 	sl_batch_put(b, m->cat, SL_CF_AUDIT, k.b, k.len, buf, len);
-	/* The change and its record land together, or neither does. */
-	rc = sl_catalog_commit(m->cat, b);
+	sha256(buf, len, hash);
+	rc = head_put(m, b, 0, rec->seq, hash);
+	/* The change, its record and the new head land together, or none does. */
+	rc = rc ? rc : sl_catalog_commit(m->cat, b);
 	if (!rc) {
 		m->audit_seq = rec->seq;
-		sha256(buf, len, m->audit_hash);
+		memcpy(m->audit_hash, hash, 32);
 	} else {
 		SL_ERR("audit: record %llu not written", (unsigned long long)rec->seq);
 	}
 out:
 	pthread_mutex_unlock(&m->audit_lock);
 	rec->prev_hash = (ProtobufCBinaryData){ 0, NULL };
+	audit_unbound(rec, cuts);
+	free(cuts);
 	free(buf);
 	if (!with)
 		sl_batch_free(b);
 	return rc;
 }
 
+/*
+ * A reply stops adding records before its packed size would pass this, well
+ * below SL_FRAME_MAX; the client continues after the last one it got.
+ */
+#define SL_AUDIT_REPLY_BUDGET (1u << 20)
+
 struct audit_scan {
 	const struct sl_meta *m;
 	uint64_t tenant;      /* 0: every tenant (cluster admins) */
 	size_t limit;
+	size_t bytes;         /* packed size of the records collected */
 	struct sl_collect out;
 	uint8_t prev[32];
 	int have_prev;
 	int chain_ok;
+	uint64_t next_seq;
 	uint64_t last_seq;
 };
+
+/* Adds rec, bounded like a record being written, to the reply's records. */
+static int audit_keep(struct audit_scan *a, Sluice__AuditRecord *rec, size_t *size)
+{
+	struct audit_cuts *cuts = malloc(sizeof(*cuts));
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc = -ENOMEM;
+
+	if (!cuts)
+		return -ENOMEM;
+	audit_bound(rec, cuts);
+	len = sluice__audit_record__get_packed_size(rec);
+	*size = len + 8; /* the field tag and length in the reply */
+	if (a->out.n && a->bytes + *size > SL_AUDIT_REPLY_BUDGET) {
+		rc = 1;
+		goto out;
+	}
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		goto out;
+	sluice__audit_record__pack(rec, buf);
+	rc = sl_collect_one(&a->out, NULL, 0, buf, len);
+out:
+	audit_unbound(rec, cuts);
+	free(cuts);
+	free(buf);
+	return rc;
+}
 
 static int audit_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct audit_scan *a = arg;
 	Sluice__AuditRecord *rec;
-	int keep;
+	size_t size = 0;
+	int rc = 0;
 
+	(void)key;
+	(void)klen;
 	if (a->out.n == a->limit) {
 		a->out.truncated = 1;
 		return 1;
@@ -109,15 +368,30 @@ static int audit_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *
 	rec = sluice__audit_record__unpack(NULL, vlen, val);
 	if (!rec)
 		return -EIO;
-	/* Every record names the hash of the one before it. */
+	if (a->tenant == 0 || rec->tenant_id == a->tenant) {
+		rc = audit_keep(a, rec, &size);
+		if (rc == 1) {
+			/* Full by size: this record opens the next page. */
+			a->out.truncated = 1;
+			goto out;
+		}
+		if (rc)
+			goto out;
+		a->bytes += size;
+	}
+	/* Every record names the hash of the one before it (the first, zeros),
+	 * and sequence numbers have no gaps. */
 	if (a->have_prev && (rec->prev_hash.len != 32 || memcmp(rec->prev_hash.data, a->prev, 32)))
 		a->chain_ok = 0;
+	if (rec->seq != a->next_seq)
+		a->chain_ok = 0;
+	a->next_seq = rec->seq + 1;
 	sha256(val, vlen, a->prev);
 	a->have_prev = 1;
 	a->last_seq = rec->seq;
-	keep = a->tenant == 0 || rec->tenant_id == a->tenant;
+out:
 	sluice__audit_record__free_unpacked(rec, NULL);
-	return keep ? sl_collect_one(&a->out, key, klen, val, vlen) : 0;
+	return rc;
 }
 
 int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__AuditListReq *req,
@@ -132,11 +406,16 @@ int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 
 	if (!c->p || !sl_has_role(c->p, "admin"))
 		return sl_fail(r, -EPERM, "reading the audit log needs the admin role");
+	/* A reader sees every refusal counted so far. */
+	sl_authlog_flush(m);
 	/* Cluster admins read every tenant's records; a tenant's admins their own. */
 	a.tenant = sl_is_cluster_admin(m, c) ? 0 : c->p->tenant_id;
 	a.limit = req->limit && req->limit <= 1000 ? req->limit : (req->limit ? 1000 : 100);
 	a.out.desc = &sluice__audit_record__descriptor;
-	/* Start from the record before the window, to check the first link too. */
+	/* Start from the record before the window, to check the first link too;
+	 * the first record of all links to zeros. */
+	a.next_seq = req->after_seq + 1;
+	a.have_prev = req->after_seq == 0;
 	if (req->after_seq) {
 		sl_key_u64(sl_key_reset(&from), req->after_seq);
 		rc = sl_catalog_get_raw(m->cat, SL_CF_AUDIT, from.b, from.len, &val, &vlen);
@@ -155,6 +434,9 @@ int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 		resp.truncated = a.out.truncated;
 		resp.chain_ok = a.chain_ok;
 		resp.last_seq = a.last_seq;
+		pthread_mutex_lock(&m->audit_lock);
+		resp.head_ok = head_check(m, 0, &resp.head_seq);
+		pthread_mutex_unlock(&m->audit_lock);
 		rc = sl_reply_pack(r, &resp.base);
 	} else {
 		sl_fail(r, rc, "catalog read failed");

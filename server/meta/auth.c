@@ -16,34 +16,6 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
-/*
- * Records a nonce; -EALREADY when it was seen inside its validity window.
- * When every slot of the probe window is live, the one closest to expiry
- * gives way: a flood of requests must not lock everyone out.
- */
-static int replay_check(struct sl_meta *m, const uint8_t nonce[16], uint64_t now)
-{
-	struct sl_replay_slot *victim = NULL;
-	uint64_t h;
-
-	memcpy(&h, nonce, 8);
-	pthread_mutex_lock(&m->replay_lock);
-	for (unsigned i = 0; i < 32; i++) {
-		struct sl_replay_slot *s = &m->replay[(h + i) & (SL_REPLAY_SLOTS - 1)];
-
-		if (s->expires_ms > now && memcmp(s->nonce, nonce, 16) == 0) {
-			pthread_mutex_unlock(&m->replay_lock);
-			return -EALREADY;
-		}
-		if (!victim || (victim->expires_ms > now && s->expires_ms < victim->expires_ms))
-			victim = s;
-	}
-	memcpy(victim->nonce, nonce, 16);
-	victim->expires_ms = now + 2 * SL_REQ_SKEW_MS;
-	pthread_mutex_unlock(&m->replay_lock);
-	return 0;
-}
-
 int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint8_t *buf,
 		   size_t len, struct sl_caller *caller, Sluice__Signed **out)
 {
@@ -55,7 +27,7 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 	uint64_t now = sl_now_ms();
 	const char *why;
 	struct sl_key k;
-	int rc;
+	int rc = -EACCES;
 
 	memset(caller, 0, sizeof(*caller));
 	*out = NULL;
@@ -87,8 +59,9 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 	why = "bad signature";
 	if (!sl_mac_equal(mac, env->mac.data, SL_MAC_LEN))
 		goto refuse;
-	rc = replay_check(m, env->nonce.data, now);
-	why = "replayed nonce";
+	rc = sl_replay_check(m->replay, env->key_id, env->timestamp_ms, env->nonce.data, now);
+	why = rc == -EBUSY ? "too many requests in the replay window"
+			   : "replayed nonce or signed before the last start";
 	if (rc)
 		goto refuse;
 	caller->p = p;
@@ -97,11 +70,16 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 refuse:
 	SL_WARN("auth: refused %s request (key '%s'): %s", sl_rpc_name(type),
 		env ? env->key_id : "?", why);
+	/* A key id naming a principal: its tenant learns someone holds or tries it. */
+	sl_authlog_note(m, p ? p->tenant_id : 0, p ? p->id : 0,
+			env && env->key_id[0] && strlen(env->key_id) <= 64 ? env->key_id : "?", why,
+			now);
 	if (p)
 		sluice__principal__free_unpacked(p, NULL);
 	if (env)
 		sluice__signed__free_unpacked(env, NULL);
-	return -EACCES;
+	/* Overload is the one refusal worth telling apart: the caller may retry. */
+	return rc == -EBUSY ? -EBUSY : -EACCES;
 }
 
 /*

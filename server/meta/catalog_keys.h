@@ -17,6 +17,7 @@
  *   audit       u64 sequence          -> AuditRecord
  *   drops       u32 server u64 object u32 index -> u64 tenant (replicas to delete)
  *   default     "next_id"             -> u64, the next id to hand out
+ *               "audit_head" u64 chain -> AuditHead (signed end of an audit chain)
  */
 #ifndef SL_CATALOG_KEYS_H
 #define SL_CATALOG_KEYS_H

@@ -16,6 +16,7 @@
 #include "meta.h"
 #include "net.h"
 #include "sl_log.h"
+#include "sl_time.h"
 
 /* The one file-scope variable: a signal handler has no other way to the context. */
 static struct sl_meta *signal_target;
@@ -96,16 +97,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pthread_mutex_init(&m->mutate_lock, NULL);
-	pthread_mutex_init(&m->replay_lock, NULL);
 	pthread_mutex_init(&m->servers_lock, NULL);
 	pthread_mutex_init(&m->audit_lock, NULL);
+	pthread_mutex_init(&m->authlog.lock, NULL);
 	pthread_mutex_init(&m->conns_lock, NULL);
 	m->listen_fd = -1;
-	m->replay = calloc(SL_REPLAY_SLOTS, sizeof(*m->replay));
-	if (!m->replay) {
-		rc = -ENOMEM;
+	/* Requests signed before this start may have been served by the last one. */
+	rc = sl_replay_new(sl_now_ms(), &m->replay);
+	if (rc)
 		goto out;
-	}
 
 	rc = mkdir_p(cfg->data_dir);
 	if (rc) {
@@ -171,13 +171,14 @@ int main(int argc, char **argv)
 	rc = rc ? rc : sl_meta_serve(m);
 	m->stopping = 1;
 	sl_sweeper_stop(m);
+	sl_authlog_flush(m);
 	SL_INFO("stopped");
 out:
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	sl_registry_free(m);
 	sl_catalog_close(m->cat);
-	free(m->replay);
+	sl_replay_free(m->replay);
 	free(m);
 	return rc ? 1 : 0;
 }

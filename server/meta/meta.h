@@ -11,12 +11,12 @@
 
 #include "catalog.h"
 #include "crypto.h"
+#include "replay.h"
 #include "rpc.h"
 
 #define SL_META_MAX_SERVERS 256
 /* Connections served at once, a thread each (small stacks: see server.c). */
 #define SL_META_MAX_CONNS 1024
-#define SL_REPLAY_SLOTS (1u << 19)
 #define SL_SYSTEM_TENANT "system"
 
 struct sl_meta_config {
@@ -32,14 +32,27 @@ struct sl_meta_config {
 	uint32_t pending_expiry_s;
 };
 
-struct sl_replay_slot {
-	uint8_t nonce[16];
-	uint64_t expires_ms;
-};
-
 struct sl_server_entry {
 	Sluice__DataServer *rec; /* as registered; up/last_heartbeat kept below */
 	uint64_t last_heartbeat_ms;
+};
+
+/* Authentication refusals counted since the last audit write (authlog.c). */
+#define SL_AUTHLOG_MAX 256
+#define SL_AUTHLOG_INTERVAL_MS 10000u
+struct sl_authlog_row {
+	uint64_t tenant;     /* 0: the system tenant */
+	uint64_t principal;  /* the key id's principal, 0 when unknown */
+	char key_id[65];
+	char why[48];
+	uint32_t count;
+};
+struct sl_authlog {
+	pthread_mutex_t lock;
+	uint64_t since_ms;   /* first refusal counted; 0: none */
+	uint64_t unlisted;   /* refusals past SL_AUTHLOG_MAX rows */
+	size_t n;
+	struct sl_authlog_row rows[SL_AUTHLOG_MAX];
 };
 
 /* Who sent a request, once its signature checked out. */
@@ -60,8 +73,7 @@ struct sl_meta {
 	/* Serializes catalog mutations that read before they write. */
 	pthread_mutex_t mutate_lock;
 
-	pthread_mutex_t replay_lock;
-	struct sl_replay_slot *replay;
+	struct sl_replay *replay; /* nonces seen, per principal (replay.h) */
 
 	pthread_mutex_t servers_lock;
 	struct sl_server_entry servers[SL_META_MAX_SERVERS];
@@ -70,6 +82,7 @@ struct sl_meta {
 	pthread_mutex_t audit_lock;
 	uint64_t audit_seq;
 	uint8_t audit_hash[32];
+	struct sl_authlog authlog;
 
 	pthread_t sweeper;
 	int sweeper_started;
@@ -149,6 +162,12 @@ int sl_audit_open(struct sl_meta *m);
  * `with` NULL commits the record alone. The caller still frees `with`.
  */
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
+
+/* authlog.c: counts a refusal (tenant 0: the system tenant); may write the counts. */
+void sl_authlog_note(struct sl_meta *m, uint64_t tenant, uint64_t principal, const char *key_id,
+		     const char *why, uint64_t now_ms);
+/* Writes every count to the audit log (one record per row) and clears them. */
+int sl_authlog_flush(struct sl_meta *m);
 
 /* registry.c */
 int sl_registry_load(struct sl_meta *m);

@@ -82,8 +82,12 @@ static int handle_frame(struct sl_meta *m, int fd, const struct sl_frame_hdr *h,
 		sl_fail(&r, -EOPNOTSUPP, "unknown request type %u", h->type);
 		goto reply;
 	}
-	if (sl_auth_verify(m, h->type, h->req_id, payload, h->length, &caller, &env)) {
-		sl_fail(&r, -EACCES, "authentication failed");
+	rc = sl_auth_verify(m, h->type, h->req_id, payload, h->length, &caller, &env);
+	if (rc) {
+		if (rc == -EBUSY)
+			sl_fail(&r, -EBUSY, "too many requests: retry later");
+		else
+			sl_fail(&r, -EACCES, "authentication failed");
 		goto reply;
 	}
 	req = protobuf_c_message_unpack(e->req, NULL, env->body.len, env->body.data);

@@ -1,0 +1,378 @@
+/*
+ * Security regression tests of the audit log, request replay and the data
+ * servers' keys (issue 5, findings 4, 5, 10, 11, 12, 15), against a real
+ * cluster on 127.0.0.1.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "cluster.h"
+#include "frame.h"
+#include "net.h"
+#include "reqsign.h"
+#include "rpc.h"
+#include "sl_time.h"
+
+static struct tcluster cl;
+
+static void setup(void)
+{
+	tc_start(&cl, 0);
+}
+
+static void teardown(void)
+{
+	tc_stop(&cl);
+}
+
+TestSuite(finding_04, .init = setup, .fini = teardown, .timeout = 180);
+
+/*
+ * Sends one request of `type` with body msg, signed with cred's key, with the
+ * given timestamp, nonce and request id, on fd; returns the reply's err. The
+ * same arguments give the very same bytes: a captured request.
+ */
+static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
+		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+{
+	char key_id[64];
+	uint8_t secret[32], mac[32], *body, *env_buf, *reply = NULL;
+	Sluice__Signed env = SLUICE__SIGNED__INIT;
+	Sluice__Reply *r;
+	struct sl_frame_hdr h;
+	size_t blen, elen;
+	int err;
+
+	tc_cred_key(cred, key_id, secret);
+	blen = protobuf_c_message_get_packed_size(msg);
+	body = malloc(blen + 1);
+	cr_assert(body);
+	protobuf_c_message_pack(msg, body);
+	cr_assert_eq(sl_reqsign_mac(secret, 32, type, id, ts, nonce, key_id, body, blen, mac), 0);
+	env.key_id = key_id;
+	env.timestamp_ms = ts;
+	env.nonce = (ProtobufCBinaryData){ 16, (uint8_t *)nonce };
+	env.mac = (ProtobufCBinaryData){ 32, mac };
+	env.body = (ProtobufCBinaryData){ blen, body };
+	elen = sluice__signed__get_packed_size(&env);
+	env_buf = malloc(elen);
+	cr_assert(env_buf);
+	sluice__signed__pack(&env, env_buf);
+	cr_assert_eq(sl_frame_send(fd, type, id, env_buf, elen, sl_mono_ms() + 5000), 0);
+	cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
+	r = sluice__reply__unpack(NULL, h.length, reply);
+	cr_assert(r);
+	err = r->err;
+	sluice__reply__free_unpacked(r, NULL);
+	free(reply);
+	free(env_buf);
+	free(body);
+	return err;
+}
+
+/* A STAT of data/probe; see signed_call. */
+static int signed_stat(int fd, const char *cred, uint64_t ts, const uint8_t nonce[16], uint64_t id)
+{
+	Sluice__ObjectRef ref = SLUICE__OBJECT_REF__INIT;
+
+	ref.ns = (char *)"data";
+	ref.name = (char *)"probe";
+	return signed_call(fd, cred, SL_RPC_STAT, &ref.base, ts, nonce, id);
+}
+
+static int meta_connect(void)
+{
+	int fd = sl_tcp_connect(cl.meta_addr, sl_mono_ms() + 5000);
+
+	cr_assert(fd >= 0, "connecting to sluice-meta: %s", strerror(-fd));
+	return fd;
+}
+
+Test(finding_04, replay_after_another_tenants_flood_is_refused)
+{
+	char victim[400], attacker[400];
+	uint8_t nonce[16], aimed[16];
+	uint64_t ts = sl_now_ms();
+	int fd;
+
+	sluice_close(tc_principal(&cl, "acme", "alice", "internal", victim, sizeof(victim)));
+	sluice_close(tc_principal(&cl, "evil", "mallory", "internal", attacker, sizeof(attacker)));
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	cr_assert_neq(signed_stat(fd, victim, ts, nonce, 1), -EACCES, "the original was refused");
+	/* The attacker saw the nonce: it aims its own nonces at the victim's slot. */
+	for (uint32_t i = 0; i < 256; i++) {
+		memcpy(aimed, nonce, 8);
+		memcpy(aimed + 8, &i, 4);
+		memset(aimed + 12, 0x5a, 4);
+		signed_stat(fd, attacker, sl_now_ms(), aimed, 100 + i);
+	}
+	cr_expect_eq(signed_stat(fd, victim, ts, nonce, 1), -EACCES,
+		     "a captured request was served again after another tenant's flood");
+	close(fd);
+}
+
+Test(finding_04, replay_after_a_meta_restart_is_refused)
+{
+	char victim[400];
+	uint8_t nonce[16];
+	uint64_t ts = sl_now_ms();
+	int fd;
+
+	sluice_close(tc_principal(&cl, "acme", "alice", "internal", victim, sizeof(victim)));
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	cr_assert_neq(signed_stat(fd, victim, ts, nonce, 1), -EACCES, "the original was refused");
+	close(fd);
+	tc_meta_kill(&cl, SIGTERM);
+	tc_meta_start(&cl);
+	fd = meta_connect();
+	cr_expect_eq(signed_stat(fd, victim, ts, nonce, 1), -EACCES,
+		     "a request captured before the restart was served after it");
+	/* A fresh request of the same principal still works. */
+	sl_random_bytes(nonce, sizeof(nonce));
+	cr_expect_neq(signed_stat(fd, victim, sl_now_ms(), nonce, 2), -EACCES);
+	close(fd);
+}
+
+/* ---- finding 5: the audit log cannot be faked or broken by what it stores */
+
+static char alice_cred[400];
+static char cli_out[1 << 20];
+
+static void setup_objects(void)
+{
+	sluice_session *s;
+	struct sluice_ns_spec spec = { NULL, "data", 65536, 1, NULL, 0 };
+
+	tc_start(&cl, 1);
+	s = tc_principal(&cl, "acme", "alice", "internal", alice_cred, sizeof(alice_cred));
+	cr_assert_eq(sluice_ns_create(s, &spec), 0, "%s", sluice_last_error(s));
+	cr_assert_eq(sluice_put(s, "data", "probe", "still here", 10, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	sluice_close(s);
+}
+
+TestSuite(finding_05, .init = setup_objects, .fini = teardown, .timeout = 180);
+
+static int meta_connect(void);
+
+/* Asks for a read of data/probe declaring `purpose` on the wire: a GRANT, audited. */
+static void grant_with_purpose(const char *purpose)
+{
+	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+	uint8_t nonce[16];
+	int fd = meta_connect();
+
+	req.ns = (char *)"data";
+	req.name = (char *)"probe";
+	req.purpose = (char *)purpose;
+	sl_random_bytes(nonce, sizeof(nonce));
+	signed_call(fd, alice_cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 1);
+	close(fd);
+}
+
+/* Runs `sluice -c alice audit [--json]`; returns its exit code, output in cli_out. */
+static int sluice_audit(int json)
+{
+	char *argv[] = { getenv("SLUICE_CLI_BIN"), (char *)"-c", alice_cred, (char *)"audit",
+			 (char *)"--limit", (char *)"1000", json ? (char *)"--json" : NULL, NULL };
+
+	cr_assert(argv[0]);
+	return tc_run(argv, cli_out, sizeof(cli_out));
+}
+
+Test(finding_05, stored_newlines_and_escapes_cannot_fake_audit_lines)
+{
+	const char *forged = "x\n999    2026-01-01T00:00:00Z  read.grant       allow  principal 1 "
+			     "data/secret\n\x1b[2Khash chain: intact\r\x9b" "31m";
+	int lines = 0, fake = 0;
+
+	grant_with_purpose(forged);
+	sluice_audit(0);
+	cr_expect_null(strchr(cli_out, '\x1b'), "an ESC byte reached the terminal");
+	cr_expect_null(strchr(cli_out, '\r'), "a carriage return reached the terminal");
+	cr_expect_null(strstr(cli_out, "\x9b"), "a C1 CSI reached the terminal");
+	for (char *line = strtok(cli_out, "\n"); line; line = strtok(NULL, "\n")) {
+		lines++;
+		fake += strncmp(line, "999 ", 4) == 0;
+	}
+	cr_expect_eq(fake, 0, "a stored purpose printed as a line of its own");
+	cr_expect_gt(lines, 1);
+}
+
+Test(finding_05, json_audit_output_stays_valid_json)
+{
+	char cmd[600];
+	FILE *f;
+
+	grant_with_purpose("quote\" back\\slash \x01\x1b[1m \xff\xfe bad utf-8 \xe2\x80\xae rtl");
+	cr_assert_eq(sluice_audit(1), 0, "%s", cli_out);
+	snprintf(cmd, sizeof(cmd), "%s/audit.json", cl.dir);
+	f = fopen(cmd, "w");
+	cr_assert(f);
+	fputs(cli_out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; json.load(open(sys.argv[1], "
+		 "encoding=\"utf-8\"))' %s/audit.json", cl.dir);
+	if (system("python3 -c 'pass' 2>/dev/null") != 0)
+		cr_skip_test("python3 is not available to check the JSON");
+	cr_expect_eq(system(cmd), 0, "sluice audit --json printed invalid JSON:\n%s", cli_out);
+}
+
+Test(finding_05, a_huge_field_does_not_break_sluice_audit)
+{
+	size_t len = 1536u << 10;
+	char *huge = malloc(len + 1);
+
+	cr_assert(huge);
+	memset(huge, 'p', len);
+	huge[len] = '\0';
+	/* Three records that each alone would fill most of a reply. */
+	for (int i = 0; i < 3; i++) {
+		huge[0] = (char)('a' + i);
+		grant_with_purpose(huge);
+	}
+	free(huge);
+	cr_expect_eq(sluice_audit(0), 0, "sluice audit failed:\n%.2000s", cli_out);
+	cr_expect(strstr(cli_out, "hash chain: intact"), "%.2000s", cli_out);
+	cr_expect(strstr(cli_out, "...[cut]"), "a huge field was not cut");
+}
+
+/* ---- finding 11: a cut tail and authentication refusals leave a trace ---- */
+
+TestSuite(finding_11, .init = setup, .fini = teardown, .timeout = 180);
+
+/* Runs `sluice -c cred audit ARGS...`; returns its exit code, output in cli_out. */
+static int sluice_audit_as(const char *cred, const char *extra)
+{
+	char *argv[] = { getenv("SLUICE_CLI_BIN"), (char *)"-c", (char *)cred, (char *)"audit",
+			 (char *)"--limit", (char *)"1000", (char *)extra, NULL };
+
+	cr_assert(argv[0]);
+	return tc_run(argv, cli_out, sizeof(cli_out));
+}
+
+/* Deletes the last `n` records of the stopped sluice-meta's audit log. */
+static void cut_audit_tail(int n)
+{
+	struct sl_catalog *cat;
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/meta/catalog", cl.dir);
+	cr_assert_eq(sl_catalog_open(path, &cat), 0);
+	for (int i = 0; i < n; i++) {
+		uint8_t *key = NULL, *val = NULL;
+		size_t klen, vlen;
+		struct sl_batch *b = sl_batch_new();
+
+		cr_assert_eq(sl_catalog_last(cat, SL_CF_AUDIT, &key, &klen, &val, &vlen), 0);
+		sl_batch_delete(b, cat, SL_CF_AUDIT, key, klen);
+		cr_assert_eq(sl_catalog_commit(cat, b), 0);
+		sl_batch_free(b);
+		free(key);
+		free(val);
+	}
+	sl_catalog_close(cat);
+}
+
+Test(finding_11, a_cut_tail_of_the_audit_log_is_detected)
+{
+	sluice_session *admin = tc_admin(&cl);
+	struct sluice_ns_spec spec = { NULL, "ns-a", 65536, 1, NULL, 0 };
+
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	spec.name = "ns-b";
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	sluice_close(admin);
+	cr_assert_eq(sluice_audit_as(cl.admin_cred, NULL), 0, "%s", cli_out);
+	cr_assert_null(strstr(cli_out, "TRUNCATED"), "%s", cli_out);
+
+	tc_meta_kill(&cl, SIGTERM);
+	cut_audit_tail(2);
+	tc_meta_start(&cl);
+	cr_expect_eq(sluice_audit_as(cl.admin_cred, NULL), 1, "%s", cli_out);
+	cr_expect(strstr(cli_out, "chain: TRUNCATED"), "a cut tail went unnoticed:\n%s", cli_out);
+
+	/* Once more is written, the cut stays visible as a gap in the chain. */
+	admin = tc_admin(&cl);
+	spec.name = "ns-c";
+	cr_assert_eq(sluice_ns_create(admin, &spec), 0);
+	sluice_close(admin);
+	cr_expect_eq(sluice_audit_as(cl.admin_cred, NULL), 1, "%s", cli_out);
+	cr_expect(strstr(cli_out, "hash chain: BROKEN"), "the cut healed over:\n%s", cli_out);
+}
+
+Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
+{
+	char cred[400], bad[600], key_id[64];
+	uint8_t secret[32], nonce[16];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sluice_audit_record *list;
+	size_t n;
+	int found = 0, fd;
+	FILE *f;
+
+	/* Alice's key id with a wrong secret. */
+	tc_cred_key(cred, key_id, secret);
+	secret[0] ^= 1;
+	snprintf(bad, sizeof(bad), "%s/bad.cred", cl.dir);
+	f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = ", cl.meta_addr, key_id);
+	for (int i = 0; i < 32; i++)
+		fprintf(f, "%02x", secret[i]);
+	fprintf(f, "\n");
+	fclose(f);
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, 1), -EACCES);
+	close(fd);
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0, "%s",
+		     sluice_last_error(alice));
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(list[i].event, "auth.refused") == 0 &&
+			 strcmp(list[i].object, key_id) == 0 && strstr(list[i].reason, "signature");
+	sluice_audit_free(list, n);
+	sluice_close(alice);
+	cr_expect_eq(found, 1, "the refused request left no trace in its tenant's audit log");
+}
+
+Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+{
+	sluice_session *admin;
+	struct sluice_audit_record *list;
+	size_t n;
+	int refused = 0, fd = meta_connect();
+
+	for (int i = 0; i < 2000; i++) {
+		char bad[600];
+		uint8_t nonce[16];
+		FILE *f;
+
+		snprintf(bad, sizeof(bad), "%s/flood.cred", cl.dir);
+		f = fopen(bad, "w");
+		cr_assert(f);
+		fprintf(f, "[sluice]\nmeta = %s\nkey_id = SKnobody%d\nsecret = %064d\n",
+			cl.meta_addr, i, 0);
+		fclose(f);
+		sl_random_bytes(nonce, sizeof(nonce));
+		cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
+	}
+	close(fd);
+	admin = tc_admin(&cl);
+	cr_assert_eq(sluice_audit_list(admin, 0, 1000, &list, &n, NULL, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		refused += strcmp(list[i].event, "auth.refused") == 0;
+	sluice_audit_free(list, n);
+	sluice_close(admin);
+	cr_expect_gt(refused, 0, "the flood left no trace");
+	cr_expect_leq(refused, 300, "%d records for one flood", refused);
+}
