@@ -127,18 +127,33 @@ static Sluice__Tag **merge_tags(Sluice__Tag **base, size_t nb, Sluice__Tag **own
 	return t;
 }
 
+/* A request's tag set: limits, form, no key twice, governed values (governance.h). */
 static int check_tags(Sluice__Tag **tags, size_t n, struct sl_reply *r)
 {
 	const char *why;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!sl_tag_valid(tags[i]->key, tags[i]->value, &why))
-			return sl_fail(r, -EINVAL, "bad tag %s=%s: %s", tags[i]->key,
-				       tags[i]->value, why);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(tags[i]->key, tags[j]->key) == 0)
-				return sl_fail(r, -EINVAL, "tag %s given twice", tags[i]->key);
-	}
+	if (sl_gov_tags_check(tags, n, &why))
+		return sl_fail(r, -EINVAL, "bad tags: %s", why);
+	return 0;
+}
+
+/* Refuses a namespace or object name that no object can have. */
+static int check_names(const char *ns, const char *name, struct sl_reply *r)
+{
+	if (!sl_name_valid(ns))
+		return sl_fail(r, -EINVAL, "bad namespace name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	if (!sl_object_name_valid(name))
+		return sl_fail(r, -EINVAL,
+			       "bad object name: 1-1024 bytes of UTF-8, no control characters, "
+			       "no leading '/', no empty, '.' or '..' parts");
+	return 0;
+}
+
+/* A declared purpose: empty (which no rule allows) or a name. */
+static int check_purpose(const char *purpose, struct sl_reply *r)
+{
+	if (purpose[0] && !sl_name_valid(purpose))
+		return sl_fail(r, -EINVAL, "bad purpose: use 1-63 of a-z, 0-9, '.', '_', '-'");
 	return 0;
 }
 
@@ -159,10 +174,9 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "writing needs the writer role");
-	if (!sl_object_name_valid(req->name))
-		return sl_fail(r, -EINVAL,
-			       "bad object name: 1-1024 bytes of UTF-8, no control characters, "
-			       "no leading '/', no empty, '.' or '..' parts");
+	rc = check_names(req->ns, req->name, r);
+	if (rc)
+		return rc;
 	if (req->size > SL_OBJECT_SIZE_MAX)
 		return sl_fail(r, -EFBIG, "object too large (limit 1 TiB)");
 	rc = check_tags(req->tags, req->n_tags, r);
@@ -205,6 +219,11 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	o.tag_epoch = 1;
 	o.creator_id = c->p->id;
 	o.tags = merge_tags(ns->tags, ns->n_tags, req->tags, req->n_tags, &o.n_tags);
+	if (o.tags && o.n_tags > SL_TAGS_MAX) {
+		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags, "
+			     "its namespace's included", SL_TAGS_MAX);
+		goto out;
+	}
 	shards = calloc(count + 1, sizeof(*shards));
 	shard_ptrs = calloc(count + 1, sizeof(*shard_ptrs));
 	placed = calloc((count + 1) * (r_eff + 1), sizeof(*placed));
@@ -389,7 +408,9 @@ int sl_h_stat(struct sl_meta *m, const struct sl_caller *c, const Sluice__Object
 	      struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	int rc = plan_for(m, c, req->ns, req->name, &plan, r);
+	int rc = check_names(req->ns, req->name, r);
+
+	rc = rc ? rc : plan_for(m, c, req->ns, req->name, &plan, r);
 
 	if (rc)
 		return rc;
@@ -410,7 +431,9 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	uint64_t cap_id;
 	int rc, decision;
 
-	rc = plan_for(m, c, req->ns, req->name, &plan, r);
+	rc = check_names(req->ns, req->name, r);
+	rc = rc ? rc : check_purpose(req->purpose, r);
+	rc = rc ? rc : plan_for(m, c, req->ns, req->name, &plan, r);
 	if (rc)
 		return rc;
 	decision = sl_gov_decide_read(c->p, plan.object, req->purpose, &reason);
@@ -464,14 +487,15 @@ int sl_h_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__ListRe
 
 	if (!may_read(c))
 		return sl_fail(r, -EPERM, "listing needs a reader, writer or admin role");
+	if (!sl_name_valid(req->ns))
+		return sl_fail(r, -EINVAL, "bad namespace name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	if (!sl_name_prefix_valid(req->prefix) || !sl_name_prefix_valid(req->start_after))
+		return sl_fail(r, -EINVAL, "bad prefix or start: at most 1024 bytes of UTF-8, "
+			       "no control characters");
 	rc = sl_ns_get(m, c->p->tenant_id, req->ns, &ns);
 	if (rc)
 		return rc == -ENOENT ? sl_fail(r, rc, "no such namespace: %s", req->ns)
 				     : sl_fail(r, rc, "catalog read failed");
-	if (strlen(req->prefix) > SL_OBJECT_NAME_MAX || strlen(req->start_after) > SL_OBJECT_NAME_MAX) {
-		sluice__namespace__free_unpacked(ns, NULL);
-		return sl_fail(r, -EINVAL, "prefix too long");
-	}
 	col.limit = req->limit && req->limit < SL_LIST_LIMIT ? req->limit : SL_LIST_LIMIT;
 	object_key(&prefix, c->p->tenant_id, ns->id, req->prefix);
 	object_key(&after, c->p->tenant_id, ns->id, req->start_after);
@@ -499,13 +523,17 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 	struct sl_key k;
 	char change[600];
 	size_t n_own = 0, n_merged;
+	const char *why;
 	int rc;
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "changing tags needs the writer role");
-	rc = check_tags(req->set, req->n_set, r);
+	rc = check_names(req->ns, req->name, r);
+	rc = rc ? rc : check_tags(req->set, req->n_set, r);
 	if (rc)
 		return rc;
+	if (sl_names_check(req->remove, req->n_remove, SL_TAGS_MAX, sl_tag_key_valid, &why))
+		return sl_fail(r, -EINVAL, "bad tag keys to remove: %s", why);
 	for (size_t i = 0; i < req->n_remove; i++)
 		if (strcmp(req->remove[i], "classification") == 0)
 			return sl_fail(r, -EINVAL, "classification cannot be removed, only changed");
@@ -539,6 +567,11 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 	b = sl_batch_new();
 	if (!merged || !b) {
 		rc = sl_fail(r, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Repeated SET_TAGS must not grow a record without bound. */
+	if (n_merged > SL_TAGS_MAX) {
+		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags", SL_TAGS_MAX);
 		goto out;
 	}
 	snprintf(change, sizeof(change), "classification %s -> %s",
