@@ -1,7 +1,9 @@
 /*
  * Regression tests for the governance findings of the security review:
- * every string that reaches the catalog is validated (5), tag sets are
- * bounded and checked in linear time (8). Requests are sent both through
+ * STAT and LIST reveal nothing a read would be refused (1), every string
+ * that reaches the catalog is validated (5), tag sets are bounded and
+ * checked in linear time (8), read-side refusals and cross-tenant name
+ * guesses are audited in the caller's tenant (11). Requests are sent both through
  * libsluice and raw (signed by the test with a principal's key), because an
  * attacker does not use our client.
  */
@@ -20,8 +22,8 @@
 #define TAGS_MAX 64
 
 static struct tcluster cl;
-static sluice_session *alice;
-static char alice_cred[400];
+static sluice_session *alice, *bob;
+static char alice_cred[400], bob_cred[400];
 
 static void setup(void)
 {
@@ -30,14 +32,26 @@ static void setup(void)
 	tc_ns(alice, "data", 65536);
 }
 
+/* alice's acme and bob's globex, each with a namespace "data". */
+static void setup_two(void)
+{
+	setup();
+	bob = tc_principal(&cl, "globex", "bob", "restricted", bob_cred, sizeof(bob_cred));
+	tc_ns(bob, "data", 65536);
+}
+
 static void teardown(void)
 {
 	sluice_close(alice);
+	sluice_close(bob);
+	bob = NULL;
 	tc_stop(&cl);
 }
 
+TestSuite(finding_01, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_05, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_08, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_11, .init = setup_two, .fini = teardown, .timeout = 180);
 
 /* Sends one signed request as the principal of cred; returns the server's answer. */
 static int raw_call(const char *cred, uint16_t type, const ProtobufCMessage *req,
@@ -108,6 +122,147 @@ static void audit_is_clean(void)
 			       (unsigned long long)list[i].seq, list[i].purpose);
 	}
 	sluice_audit_free(list, n);
+}
+
+/* ---- finding 1: STAT and LIST are governed like reads ------------------ */
+
+static int raw_stat(const char *cred, const char *ns, const char *name, const char *purpose,
+		    Sluice__ObjectPlan **plan)
+{
+	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
+
+	*plan = NULL;
+	req.ns = (char *)ns;
+	req.name = (char *)name;
+	req.purpose = (char *)purpose;
+	return raw_call(cred, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
+			(ProtobufCMessage **)plan, NULL, 0);
+}
+
+static Sluice__ListResp *raw_list(const char *cred, const char *ns, const char *purpose)
+{
+	Sluice__ListReq req = SLUICE__LIST_REQ__INIT;
+	Sluice__ListResp *resp = NULL;
+
+	req.ns = (char *)ns;
+	req.prefix = (char *)"";
+	req.start_after = (char *)"";
+	req.purpose = (char *)purpose;
+	cr_assert_eq(raw_call(cred, SL_RPC_LIST, &req.base, &sluice__list_resp__descriptor,
+			      (ProtobufCMessage **)&resp, NULL, 0), 0);
+	return resp;
+}
+
+/* The raw entry for name in a listing, or NULL. */
+static const Sluice__Object *listed(const Sluice__ListResp *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_objects; i++)
+		if (strcmp(l->objects[i]->name, name) == 0)
+			return l->objects[i];
+	return NULL;
+}
+
+static void expect_nothing_revealed(const Sluice__Object *o, const char *what)
+{
+	cr_assert_not_null(o, "%s: the name should still be listed", what);
+	cr_expect(o->withheld, "%s: not marked withheld", what);
+	cr_expect_eq(o->size, 0, "%s: size revealed", what);
+	cr_expect_eq(o->sha256.len, 0, "%s: SHA-256 revealed", what);
+	cr_expect_eq(o->n_tags, 0, "%s: tags revealed", what);
+	cr_expect_eq(o->id, 0, "%s: id revealed", what);
+	cr_expect_eq(o->shard_count, 0, "%s: shard count revealed", what);
+}
+
+Test(finding_01, stat_and_list_reveal_nothing_a_read_would_refuse)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	struct sluice_object *o = NULL, **list;
+	Sluice__ObjectPlan *plan;
+	Sluice__ListResp *l;
+	sluice_session *marketing = NULL;
+	size_t n;
+
+	/* alice (cleared to internal) writes a 4-byte restricted object she may not read. */
+	cr_assert_eq(sluice_put(alice, "data", "pin", "4711", 4, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "open", "open", 4, NULL, 0), 0);
+
+	/* STAT, through the SDK and raw: refused like the read, no body at all. */
+	cr_expect_eq(sluice_stat(alice, "data", "pin", &o), -EACCES);
+	cr_expect_null(o);
+	cr_expect(strstr(sluice_last_error(alice), "access denied"), "%s",
+		  sluice_last_error(alice));
+	cr_expect_eq(raw_stat(alice_cred, "data", "pin", "inference", &plan), -EACCES);
+	cr_expect_null(plan);
+	/* No purpose declared (an old client): refused too. */
+	cr_expect_eq(raw_stat(alice_cred, "data", "open", "", &plan), -EACCES);
+	cr_expect_null(plan);
+	/* A purpose alice does not hold: the readable object is refused as well. */
+	cr_assert_eq(sluice_open_file(alice_cred, NULL, "marketing", &marketing), 0);
+	cr_expect_eq(sluice_stat(marketing, "data", "open", &o), -EACCES);
+
+	/* What she may read still stats in full: CRCs and all. */
+	cr_assert_eq(raw_stat(alice_cred, "data", "open", "inference", &plan), 0);
+	cr_expect_eq(plan->object->size, 4);
+	cr_expect_eq(plan->object->sha256.len, 32);
+	cr_expect_eq(plan->n_shards, 1);
+	sluice__object_plan__free_unpacked(plan, NULL);
+
+	/* LIST: the restricted entry comes back by name only. */
+	l = raw_list(alice_cred, "data", "inference");
+	expect_nothing_revealed(listed(l, "pin"), "pin for inference");
+	cr_expect_not(listed(l, "open")->withheld);
+	cr_expect_eq(listed(l, "open")->size, 4);
+	cr_expect_eq(listed(l, "open")->sha256.len, 32);
+	sluice__list_resp__free_unpacked(l, NULL);
+	l = raw_list(alice_cred, "data", "marketing");
+	expect_nothing_revealed(listed(l, "open"), "open for marketing");
+	expect_nothing_revealed(listed(l, "pin"), "pin for marketing");
+	sluice__list_resp__free_unpacked(l, NULL);
+
+	/* And through the SDK, with the session's purpose. */
+	cr_assert_eq(sluice_list(marketing, "data", "", NULL, 0, &list, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(list[i]->size, 0);
+		cr_expect_str_eq(list[i]->sha256, "");
+		cr_expect_eq(list[i]->n_tags, 0);
+	}
+	sluice_list_free(list, n);
+	sluice_close(marketing);
+}
+
+Test(finding_01, stat_and_list_decisions_are_audited)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	struct sluice_audit_record *rec;
+	struct sluice_object *o = NULL, **list;
+	size_t n, n_rec;
+	int chain_ok, stat_denied = 0, lists = 0;
+
+	cr_assert_eq(sluice_put(alice, "data", "a", "a", 1, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "b", "b", 1, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "c", "c", 1, NULL, 0), 0);
+	cr_expect_eq(sluice_stat(alice, "data", "a", &o), -EACCES);
+	cr_assert_eq(sluice_list(alice, "data", "", NULL, 0, &list, &n, NULL), 0);
+	cr_expect_eq(n, 3);
+	sluice_list_free(list, n);
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &rec, &n_rec, &chain_ok, NULL), 0);
+	for (size_t i = 0; i < n_rec; i++) {
+		if (strcmp(rec[i].event, "object.stat") == 0) {
+			stat_denied++;
+			cr_expect_str_eq(rec[i].object, "data/a");
+			cr_expect_str_eq(rec[i].decision, "deny");
+			cr_expect_str_eq(rec[i].reason, "classification above principal clearance");
+			cr_expect_str_eq(rec[i].purpose, "inference");
+		}
+		if (strcmp(rec[i].event, "object.list") == 0) {
+			lists++;
+			cr_expect_str_eq(rec[i].reason, "2 of 3 entries withheld");
+		}
+	}
+	sluice_audit_free(rec, n_rec);
+	cr_expect_eq(stat_denied, 1);
+	cr_expect_eq(lists, 1, "one record per listing, not one per object");
 }
 
 Test(finding_05, forged_and_huge_purposes_are_refused_and_never_audited)
@@ -313,4 +468,86 @@ Test(finding_08, duplicate_tag_keys_are_refused)
 	cr_assert_eq(sluice_put(alice, "data", "d3", "x", 1, NULL, 0), 0);
 	cr_expect_eq(sluice_set_tags(alice, "data", "d3", dup, 3, NULL, 0), -EINVAL);
 	cr_expect_eq(sluice_set_tags(alice, "data", "d3", NULL, 0, remove_twice, 2), -EINVAL);
+}
+
+/* ---- finding 11: read-side refusals leave a trace in the caller's tenant -- */
+
+/* How many of the caller's audit records match event, object, decision and reason. */
+static int audited(sluice_session *s, const char *event, const char *object,
+		   const char *decision, const char *reason)
+{
+	struct sluice_audit_record *rec;
+	size_t n;
+	int chain_ok, found = 0;
+
+	cr_assert_eq(sluice_audit_list(s, 0, 1000, &rec, &n, &chain_ok, NULL), 0, "%s",
+		     sluice_last_error(s));
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(rec[i].event, event) == 0 && strcmp(rec[i].object, object) == 0 &&
+			 strcmp(rec[i].decision, decision) == 0 &&
+			 strcmp(rec[i].reason, reason) == 0;
+	sluice_audit_free(rec, n);
+	return found;
+}
+
+Test(finding_11, cross_tenant_guesses_are_audited_where_they_come_from)
+{
+	char err_foreign[256], err_missing[256], buf[8];
+	struct sluice_object *o = NULL;
+	size_t got;
+
+	cr_assert_eq(sluice_put(alice, "data", "acme-secret", "acme", 4, NULL, 0), 0);
+	/* bob guesses acme's name: the same answer as a name nobody has. */
+	cr_expect_eq(sluice_read(bob, "data", "acme-secret", 0, buf, sizeof(buf), &got), -ENOENT);
+	snprintf(err_foreign, sizeof(err_foreign), "%s", sluice_last_error(bob));
+	cr_expect_eq(sluice_read(bob, "data", "nobody", 0, buf, sizeof(buf), &got), -ENOENT);
+	snprintf(err_missing, sizeof(err_missing), "%s", sluice_last_error(bob));
+	cr_expect_str_eq(err_foreign, "no such object: data/acme-secret");
+	cr_expect_str_eq(err_missing, "no such object: data/nobody");
+	cr_expect_eq(sluice_stat(bob, "data", "acme-secret", &o), -ENOENT);
+
+	/* Each guess is a "deny: not found" record in globex's own log. */
+	cr_expect_eq(audited(bob, "read.grant", "data/acme-secret", "deny", "not found"), 1);
+	cr_expect_eq(audited(bob, "read.grant", "data/nobody", "deny", "not found"), 1);
+	cr_expect_eq(audited(bob, "object.stat", "data/acme-secret", "deny", "not found"), 1);
+	/* acme's log says nothing about globex's guesses. */
+	cr_expect_eq(audited(alice, "read.grant", "data/acme-secret", "deny", "not found"), 0);
+}
+
+Test(finding_11, missing_role_and_missing_object_refusals_are_audited)
+{
+	struct sluice_principal_spec spec = { NULL, "nobody", NULL, 0, NULL, 0, "internal" };
+	static const char *const purposes[] = { "inference" };
+	char key_id[24], secret[65], path[400], buf[8];
+	struct sluice_object *o = NULL, **list;
+	sluice_session *norole = NULL;
+	size_t got, n;
+	FILE *f;
+
+	/* A principal of acme with a purpose but no role. */
+	spec.purposes = purposes;
+	spec.n_purposes = 1;
+	cr_assert_eq(sluice_principal_create(alice, &spec, key_id, secret), 0, "%s",
+		     sluice_last_error(alice));
+	snprintf(path, sizeof(path), "%s/acme-nobody.cred", cl.dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", cl.meta_addr, key_id, secret);
+	fclose(f);
+	cr_assert_eq(sluice_open_file(path, NULL, "inference", &norole), 0);
+	cr_assert_eq(sluice_put(alice, "data", "x", "x", 1, NULL, 0), 0);
+
+	/* Replies unchanged: -EPERM for the role, -ENOENT for the name. */
+	cr_expect_eq(sluice_read(norole, "data", "x", 0, buf, sizeof(buf), &got), -EPERM);
+	cr_expect_eq(sluice_stat(norole, "data", "x", &o), -EPERM);
+	cr_expect_eq(sluice_list(norole, "data", "", NULL, 0, &list, &n, NULL), -EPERM);
+	cr_expect_eq(sluice_read(alice, "data", "gone", 0, buf, sizeof(buf), &got), -ENOENT);
+	cr_expect_eq(sluice_stat(alice, "data", "gone", &o), -ENOENT);
+	sluice_close(norole);
+
+	cr_expect_eq(audited(alice, "read.grant", "data/x", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "object.stat", "data/x", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "object.list", "data/", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "read.grant", "data/gone", "deny", "not found"), 1);
+	cr_expect_eq(audited(alice, "object.stat", "data/gone", "deny", "not found"), 1);
 }
