@@ -252,6 +252,7 @@ int sluice_stat(sluice_session *s, const char *ns, const char *name, struct slui
 	*out = NULL;
 	req.ns = (char *)ns;
 	req.name = (char *)name;
+	req.purpose = s->purpose;
 	rc = sl_sess_call(s, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
 			  (ProtobufCMessage **)&plan);
 	if (rc)
@@ -281,6 +282,7 @@ int sluice_list(sluice_session *s, const char *ns, const char *prefix, const cha
 	req.prefix = (char *)(prefix ? prefix : "");
 	req.start_after = (char *)(start_after ? start_after : "");
 	req.limit = limit;
+	req.purpose = s->purpose;
 	rc = sl_sess_call(s, SL_RPC_LIST, &req.base, &sluice__list_resp__descriptor,
 			  (ProtobufCMessage **)&resp);
 	if (rc)

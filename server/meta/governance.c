@@ -1,4 +1,4 @@
-/* Name and tag validation, and the read decision; see governance.h. */
+/* Governed tag values, the read decision and what an admin may delegate; see governance.h. */
 #include "governance.h"
 
 #include <errno.h>
@@ -7,86 +7,6 @@
 static const char *const classification_values[] = { "public", "internal", "confidential",
 						      "restricted", NULL };
 static const char *const pii_values[] = { "none", "pseudonymous", "direct", NULL };
-
-int sl_name_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 (i > 0 && (c == '.' || c == '_' || c == '-'));
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-/* Length of the UTF-8 sequence at s (1..4), or 0 when it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-int sl_object_name_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = s ? strlen(s) : 0, comp = 0;
-
-	if (n == 0 || n > SL_OBJECT_NAME_MAX || s[0] == '/')
-		return 0;
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len(p + i);
-
-		/* C0, DEL and the C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
-		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f || (l == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
-			return 0;
-		if (p[i] == '/') {
-			if (comp == 0)
-				return 0;
-			comp = 0;
-		} else {
-			comp += l;
-		}
-		i += l;
-	}
-	if (comp == 0)
-		return 0;
-	/* No "." or ".." component anywhere. */
-	for (const char *c = s; c; c = strchr(c, '/')) {
-		if (*c == '/')
-			c++;
-		if ((c[0] == '.' && (c[1] == '/' || c[1] == '\0')) ||
-		    (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')))
-			return 0;
-	}
-	return 1;
-}
 
 static int in_list(const char *const *list, const char *v)
 {
@@ -98,17 +18,12 @@ static int in_list(const char *const *list, const char *v)
 
 int sl_tag_valid(const char *key, const char *value, const char **why)
 {
-	size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
-
-	*why = "tag keys are 1-63 characters of a-z, 0-9, '.', '_', '-', starting with a letter";
-	if (!sl_name_valid(key) || key[0] < 'a' || key[0] > 'z' || kl == 0)
+	*why = "tag keys are 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter";
+	if (!sl_tag_key_valid(key))
 		return 0;
-	*why = "tag values are 1-256 printable characters";
-	if (vl == 0 || vl > SL_TAG_VALUE_MAX)
+	*why = "tag values are 1-256 bytes of printable UTF-8";
+	if (!sl_tag_value_valid(value))
 		return 0;
-	for (size_t i = 0; i < vl; i++)
-		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-			return 0;
 	if (strcmp(key, "classification") == 0 && !in_list(classification_values, value)) {
 		*why = "classification must be public, internal, confidential or restricted";
 		return 0;
@@ -118,6 +33,16 @@ int sl_tag_valid(const char *key, const char *value, const char **why)
 		return 0;
 	}
 	return 1;
+}
+
+int sl_gov_tags_check(Sluice__Tag *const *tags, size_t n, const char **why)
+{
+	int rc = sl_tags_check(tags, n, why);
+
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!sl_tag_valid(tags[i]->key, tags[i]->value, why))
+			rc = -EINVAL;
+	return rc;
 }
 
 int sl_classification_rank(const char *value)
@@ -167,6 +92,38 @@ int sl_has_role(const Sluice__Principal *p, const char *role)
 	for (size_t i = 0; i < p->n_roles; i++)
 		if (strcmp(p->roles[i], role) == 0)
 			return 1;
+	return 0;
+}
+
+static int holds(char *const *have, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(have[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+int sl_gov_check_delegation(const Sluice__Principal *admin, char *const *roles, size_t n_roles,
+			    char *const *purposes, size_t n_purposes, const char *clearance,
+			    const char **why)
+{
+	int have = sl_classification_rank(admin->clearance);
+
+	/* Both lists are bounded by validate.h before this is called. */
+	for (size_t i = 0; i < n_roles; i++)
+		if (!holds(admin->roles, admin->n_roles, roles[i])) {
+			*why = "an admin can only give roles it holds itself";
+			return -EPERM;
+		}
+	for (size_t i = 0; i < n_purposes; i++)
+		if (!holds(admin->purposes, admin->n_purposes, purposes[i])) {
+			*why = "an admin can only give purposes it holds itself";
+			return -EPERM;
+		}
+	if (sl_classification_rank(clearance) > have) {
+		*why = "an admin cannot give a clearance above its own";
+		return -EPERM;
+	}
 	return 0;
 }
 

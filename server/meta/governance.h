@@ -11,19 +11,16 @@
 #include <stddef.h>
 
 #include "sluice.pb-c.h"
+#include "validate.h"
 
-#define SL_OBJECT_NAME_MAX 1024
-#define SL_TAG_VALUE_MAX 256
-
-/* Tenant, principal and namespace names: [a-z0-9][a-z0-9._-]{0,62}. */
-int sl_name_valid(const char *s);
-/*
- * Object names: 1..1024 bytes of valid UTF-8, no control characters, no
- * leading '/', no empty, "." or ".." path components.
- */
-int sl_object_name_valid(const char *s);
-/* A tag's key and value; governed keys must use one of their values. */
+/* A tag's key and value (validate.h); governed keys must use one of their values. */
 int sl_tag_valid(const char *key, const char *value, const char **why);
+/*
+ * A whole tag set as a request gives it: the limits and form of validate.h's
+ * sl_tags_check, then every governed key with one of its values. 0, or
+ * -EINVAL with *why (a constant string) saying what is wrong.
+ */
+int sl_gov_tags_check(Sluice__Tag *const *tags, size_t n, const char **why);
 
 /* Rank of a classification value (public=0 .. restricted=3), -1 if unknown. */
 int sl_classification_rank(const char *value);
@@ -37,6 +34,16 @@ int sl_has_role(const Sluice__Principal *p, const char *role);
  */
 int sl_tags_lower(Sluice__Tag **cur, size_t n_cur, Sluice__Tag **set, size_t n_set,
 		  char **remove, size_t n_remove);
+
+/*
+ * What an admin may hand out to a principal it creates in its own tenant:
+ * roles and purposes it holds itself and a clearance not above its own, so
+ * no admin can mint a principal that reads more than the admin could.
+ * 0, or -EPERM with *why (a constant string).
+ */
+int sl_gov_check_delegation(const Sluice__Principal *admin, char *const *roles, size_t n_roles,
+			    char *const *purposes, size_t n_purposes, const char *clearance,
+			    const char **why);
 
 /*
  * Decides whether p may read o for purpose. 0 allows; -EACCES denies and

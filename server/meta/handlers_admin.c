@@ -45,9 +45,7 @@ int sl_h_tenant_create(struct sl_meta *m, const struct sl_caller *c,
 	if (!sl_is_cluster_admin(m, c))
 		return sl_fail(r, -EPERM, "creating tenants needs a cluster admin");
 	if (!sl_name_valid(req->name))
-		return sl_fail(r, -EINVAL,
-			       "bad tenant name '%s': use 1-63 of a-z, 0-9, '.', '_', '-'",
-			       req->name);
+		return sl_fail(r, -EINVAL, "bad tenant name: use 1-63 of a-z, 0-9, '.', '_', '-'");
 	pthread_mutex_lock(&m->mutate_lock);
 	rc = sl_tenant_id(m, req->name, &id);
 	if (rc != -ENOENT) {
@@ -101,26 +99,34 @@ int sl_h_tenant_list(struct sl_meta *m, const struct sl_caller *c, const Sluice_
 	return rc;
 }
 
-static int check_list(char **items, size_t n, const char *const *allowed, const char *what,
-		      struct sl_reply *r)
+static int role_valid(const char *role)
 {
-	for (size_t i = 0; i < n; i++) {
-		int ok = 0;
+	return strcmp(role, "admin") == 0 || strcmp(role, "writer") == 0 ||
+	       strcmp(role, "reader") == 0;
+}
 
-		for (const char *const *a = allowed; a && *a; a++)
-			ok |= strcmp(*a, items[i]) == 0;
-		if (!allowed)
-			ok = sl_name_valid(items[i]);
-		if (!ok)
-			return sl_fail(r, -EINVAL, "bad %s '%s'", what, items[i]);
-	}
+/* The roles, purposes and clearance of a new principal, as strings. */
+static int check_principal_req(const Sluice__PrincipalCreateReq *req, struct sl_reply *r)
+{
+	const char *why;
+
+	if (!sl_name_valid(req->name))
+		return sl_fail(r, -EINVAL, "bad principal name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	if (sl_names_check(req->roles, req->n_roles, 3, role_valid, &why))
+		return sl_fail(r, -EINVAL, "bad roles (admin, writer, reader): %s", why);
+	if (sl_names_check(req->purposes, req->n_purposes, SL_PURPOSES_MAX, sl_name_valid, &why))
+		return sl_fail(r, -EINVAL,
+			       "bad purposes (at most %d names of a-z, 0-9, '.', '_', '-'): %s",
+			       SL_PURPOSES_MAX, why);
+	if (req->clearance[0] && sl_classification_rank(req->clearance) < 0)
+		return sl_fail(r, -EINVAL,
+			       "bad clearance: public, internal, confidential or restricted");
 	return 0;
 }
 
 int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 			  const Sluice__PrincipalCreateReq *req, struct sl_reply *r)
 {
-	static const char *const roles[] = { "admin", "writer", "reader", NULL };
 	Sluice__Principal p = SLUICE__PRINCIPAL__INIT;
 	uint8_t secret[SL_KEY_LEN], kid[8];
 	char key_id[24], kh[17];
@@ -136,16 +142,9 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 		return rc;
 	if (!sl_has_role(c->p, "admin"))
 		return sl_fail(r, -EPERM, "creating principals needs the admin role");
-	if (!sl_name_valid(req->name))
-		return sl_fail(r, -EINVAL, "bad principal name '%s'", req->name);
-	rc = check_list(req->roles, req->n_roles, roles, "role (admin, writer, reader)", r);
-	rc = rc ? rc : check_list(req->purposes, req->n_purposes, NULL, "purpose", r);
+	rc = check_principal_req(req, r);
 	if (rc)
 		return rc;
-	if (req->clearance[0] && sl_classification_rank(req->clearance) < 0)
-		return sl_fail(r, -EINVAL,
-			       "bad clearance '%s': public, internal, confidential or restricted",
-			       req->clearance);
 
 	pthread_mutex_lock(&m->mutate_lock);
 	sl_key_str(sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant), req->name);
@@ -230,18 +229,19 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 	if (!sl_has_role(c->p, "admin"))
 		return sl_fail(r, -EPERM, "creating namespaces needs the admin role");
 	if (!sl_name_valid(req->name))
-		return sl_fail(r, -EINVAL, "bad namespace name '%s': use 1-63 of a-z, 0-9, '.', '_', '-'",
-			       req->name);
+		return sl_fail(r, -EINVAL, "bad namespace name: use 1-63 of a-z, 0-9, '.', '_', '-'");
 	if (req->shard_size &&
 	    (req->shard_size < SL_SHARD_SIZE_MIN || req->shard_size > SL_SHARD_SIZE_MAX))
 		return sl_fail(r, -EINVAL, "shard size must be between %u and %u bytes",
 			       SL_SHARD_SIZE_MIN, SL_SHARD_SIZE_MAX);
 	if (req->replicas > 16)
 		return sl_fail(r, -EINVAL, "at most 16 replicas");
-	for (size_t i = 0; i < req->n_tags; i++)
-		if (!sl_tag_valid(req->tags[i]->key, req->tags[i]->value, &why))
-			return sl_fail(r, -EINVAL, "bad tag %s=%s: %s", req->tags[i]->key,
-				       req->tags[i]->value, why);
+	if (sl_gov_tags_check(req->tags, req->n_tags, &why))
+		return sl_fail(r, -EINVAL, "bad tags: %s", why);
+	/* The default classification below is one of the namespace's tags too. */
+	if (req->n_tags == SL_TAGS_MAX && !sl_tags_get(req->tags, req->n_tags, "classification"))
+		return sl_fail(r, -EINVAL, "bad tags: a namespace carries at most %d tags, "
+			       "classification included", SL_TAGS_MAX);
 
 	ns.id = 0;
 	ns.tenant_id = tenant;

@@ -20,6 +20,8 @@
 
 #define SL_OBJECT_SIZE_MAX (1ull << 40)
 #define SL_LIST_LIMIT 1000
+/* A listing page ends before its entries pack to more than this (a frame is 4 MiB). */
+#define SL_LIST_BYTES_MAX (2u << 20)
 /* 64 Ki shards: about 1.5 MiB of plan, well inside SL_FRAME_MAX. */
 #define SL_OBJECT_SHARDS_MAX 65536u
 
@@ -127,18 +129,33 @@ static Sluice__Tag **merge_tags(Sluice__Tag **base, size_t nb, Sluice__Tag **own
 	return t;
 }
 
+/* A request's tag set: limits, form, no key twice, governed values (governance.h). */
 static int check_tags(Sluice__Tag **tags, size_t n, struct sl_reply *r)
 {
 	const char *why;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!sl_tag_valid(tags[i]->key, tags[i]->value, &why))
-			return sl_fail(r, -EINVAL, "bad tag %s=%s: %s", tags[i]->key,
-				       tags[i]->value, why);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(tags[i]->key, tags[j]->key) == 0)
-				return sl_fail(r, -EINVAL, "tag %s given twice", tags[i]->key);
-	}
+	if (sl_gov_tags_check(tags, n, &why))
+		return sl_fail(r, -EINVAL, "bad tags: %s", why);
+	return 0;
+}
+
+/* Refuses a namespace or object name that no object can have. */
+static int check_names(const char *ns, const char *name, struct sl_reply *r)
+{
+	if (!sl_name_valid(ns))
+		return sl_fail(r, -EINVAL, "bad namespace name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	if (!sl_object_name_valid(name))
+		return sl_fail(r, -EINVAL,
+			       "bad object name: 1-1024 bytes of UTF-8, no control characters, "
+			       "no leading '/', no empty, '.' or '..' parts");
+	return 0;
+}
+
+/* A declared purpose: empty (which no rule allows) or a name. */
+static int check_purpose(const char *purpose, struct sl_reply *r)
+{
+	if (purpose[0] && !sl_name_valid(purpose))
+		return sl_fail(r, -EINVAL, "bad purpose: use 1-63 of a-z, 0-9, '.', '_', '-'");
 	return 0;
 }
 
@@ -159,10 +176,9 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "writing needs the writer role");
-	if (!sl_object_name_valid(req->name))
-		return sl_fail(r, -EINVAL,
-			       "bad object name: 1-1024 bytes of UTF-8, no control characters, "
-			       "no leading '/', no empty, '.' or '..' parts");
+	rc = check_names(req->ns, req->name, r);
+	if (rc)
+		return rc;
 	if (req->size > SL_OBJECT_SIZE_MAX)
 		return sl_fail(r, -EFBIG, "object too large (limit 1 TiB)");
 	rc = check_tags(req->tags, req->n_tags, r);
@@ -205,6 +221,11 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	o.tag_epoch = 1;
 	o.creator_id = c->p->id;
 	o.tags = merge_tags(ns->tags, ns->n_tags, req->tags, req->n_tags, &o.n_tags);
+	if (o.tags && o.n_tags > SL_TAGS_MAX) {
+		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags, "
+			     "its namespace's included", SL_TAGS_MAX);
+		goto out;
+	}
 	shards = calloc(count + 1, sizeof(*shards));
 	shard_ptrs = calloc(count + 1, sizeof(*shard_ptrs));
 	placed = calloc((count + 1) * (r_eff + 1), sizeof(*placed));
@@ -352,20 +373,76 @@ out:
 	return rc;
 }
 
-/* Looks up a visible object of the caller's tenant and its shards into plan. */
-static int plan_for(struct sl_meta *m, const struct sl_caller *c, const char *ns,
-		    const char *name, Sluice__ObjectPlan *plan, struct sl_reply *r)
+/*
+ * Records a read-side decision (GRANT, STAT, LIST) in the caller's tenant.
+ * o is NULL when ns/name does not exist there: another tenant's name
+ * answers exactly like a missing one, and guessing it leaves this trace.
+ */
+static int audit_read(struct sl_meta *m, const struct sl_caller *c, const char *event,
+		      const char *ns, const char *name, const char *purpose,
+		      const Sluice__Object *o, const char *decision, const char *reason,
+		      uint64_t cap_id)
+{
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	char what[SL_NAME_MAX + SL_OBJECT_NAME_MAX + 2];
+	int rc;
+
+	snprintf(what, sizeof(what), "%s/%s", ns, name);
+	a.event = (char *)event;
+	a.tenant_id = c->p->tenant_id;
+	a.principal_id = c->p->id;
+	a.purpose = (char *)purpose;
+	a.object = what;
+	a.object_id = o ? o->id : 0;
+	a.decision = (char *)decision;
+	a.reason = (char *)reason;
+	a.cap_id = cap_id;
+	if (o) {
+		a.tags = o->tags;
+		a.n_tags = o->n_tags;
+	}
+	rc = sl_audit_commit(m, &a, NULL);
+	if (rc)
+		SL_ERR_RC(rc, "audit: %s %s of %s not recorded", event, decision, what);
+	return rc;
+}
+
+/*
+ * Decides a read of ns/name for purpose by the caller: the object must be
+ * in the caller's tenant, the caller must hold a reading role, and
+ * governance must allow it (sl_gov_decide_read). Every refusal is audited
+ * here as `event` with its reason, and answered as it always was (-EPERM,
+ * -ENOENT "no such object", -EACCES "access denied"); what the caller
+ * learns does not depend on what the audit record says. On 0, plan holds
+ * the object and its shards and *reason the rule that allowed.
+ */
+static int decide_read(struct sl_meta *m, const struct sl_caller *c, const char *event,
+		       const char *ns, const char *name, const char *purpose,
+		       Sluice__ObjectPlan *plan, const char **reason, struct sl_reply *r)
 {
 	Sluice__Object *o = NULL;
 	int rc;
 
-	if (!may_read(c))
+	if (!c->p)
 		return sl_fail(r, -EPERM, "reading needs a reader, writer or admin role");
+	if (!may_read(c)) {
+		audit_read(m, c, event, ns, name, purpose, NULL, "deny", "no role that may read", 0);
+		return sl_fail(r, -EPERM, "reading needs a reader, writer or admin role");
+	}
 	rc = sl_object_get(m, c->p->tenant_id, ns, name, &o);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		audit_read(m, c, event, ns, name, purpose, NULL, "deny", "not found", 0);
 		return not_found(r, ns, name);
+	}
 	if (rc)
 		return sl_fail(r, rc, "catalog read failed");
+	rc = sl_gov_decide_read(c->p, o, purpose, reason);
+	if (rc) {
+		audit_read(m, c, event, ns, name, purpose, o, "deny", *reason, 0);
+		sluice__object__free_unpacked(o, NULL);
+		return sl_fail(r, -EACCES, "access denied: %s/%s for purpose '%s'", ns, name,
+			       purpose);
+	}
 	rc = sl_shards_get(m, o->id, o->shard_count, &plan->shards);
 	if (rc) {
 		sluice__object__free_unpacked(o, NULL);
@@ -385,12 +462,24 @@ static void plan_free(Sluice__ObjectPlan *plan)
 	sl_registry_free_list(plan->servers, plan->n_servers);
 }
 
+/*
+ * STAT answers what a read would reveal (size, SHA-256, tags, every shard's
+ * CRC32C and root), so it is decided exactly like a read grant for the
+ * declared purpose. Refusals are audited; an allowed STAT is not: it
+ * discloses nothing the caller could not read, and a synced record per
+ * metadata lookup would put an fsync on the hottest path. The grant that
+ * moves bytes is always audited.
+ */
 int sl_h_stat(struct sl_meta *m, const struct sl_caller *c, const Sluice__ObjectRef *req,
 	      struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	int rc = plan_for(m, c, req->ns, req->name, &plan, r);
+	const char *reason;
+	int rc = check_names(req->ns, req->name, r);
 
+	rc = rc ? rc : check_purpose(req->purpose, r);
+	rc = rc ? rc : decide_read(m, c, "object.stat", req->ns, req->name, req->purpose, &plan,
+				   &reason, r);
 	if (rc)
 		return rc;
 	rc = plan_servers(m, &plan);
@@ -403,39 +492,23 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	       struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
 	uint8_t cap[SL_CAP_LEN];
 	const char *reason;
-	char what[1100];
 	uint64_t cap_id;
-	int rc, decision;
+	int rc;
 
-	rc = plan_for(m, c, req->ns, req->name, &plan, r);
+	rc = check_names(req->ns, req->name, r);
+	rc = rc ? rc : check_purpose(req->purpose, r);
+	rc = rc ? rc : decide_read(m, c, "read.grant", req->ns, req->name, req->purpose, &plan,
+				   &reason, r);
 	if (rc)
 		return rc;
-	decision = sl_gov_decide_read(c->p, plan.object, req->purpose, &reason);
 	sl_random_bytes(&cap_id, sizeof(cap_id));
-	snprintf(what, sizeof(what), "%s/%s", req->ns, req->name);
-	a.event = (char *)"read.grant";
-	a.tenant_id = c->p->tenant_id;
-	a.principal_id = c->p->id;
-	a.purpose = req->purpose;
-	a.object = what;
-	a.object_id = plan.object->id;
-	a.decision = decision ? (char *)"deny" : (char *)"allow";
-	a.reason = (char *)reason;
-	a.cap_id = decision ? 0 : cap_id;
-	a.tags = plan.object->tags;
-	a.n_tags = plan.object->n_tags;
-	rc = sl_audit_commit(m, &a, NULL);
+	rc = audit_read(m, c, "read.grant", req->ns, req->name, req->purpose, plan.object, "allow",
+			reason, cap_id);
 	if (rc) {
 		/* No record, no read. */
 		rc = sl_fail(r, -EIO, "audit log unavailable");
-		goto out;
-	}
-	if (decision) {
-		rc = sl_fail(r, -EACCES, "access denied: %s/%s for purpose '%s'", req->ns, req->name,
-			     req->purpose);
 		goto out;
 	}
 	rc = mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id, cap,
@@ -453,38 +526,110 @@ out:
 	return rc;
 }
 
+/*
+ * Fills resp from the scanned objects: entries the caller may not read for
+ * purpose are withheld (name only, see below), and the page ends before it
+ * outgrows SL_LIST_BYTES_MAX. Returns how many entries were withheld.
+ */
+static size_t list_page(const struct sl_caller *c, const char *purpose, Sluice__Object **items,
+			size_t n, Sluice__Object *stubs, Sluice__ListResp *resp)
+{
+	size_t bytes = 0, withheld = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		Sluice__Object *o = items[i];
+		const char *reason;
+
+		if (sl_gov_decide_read(c->p, o, purpose, &reason)) {
+			sluice__object__init(&stubs[i]);
+			stubs[i].ns = o->ns;
+			stubs[i].name = o->name;
+			stubs[i].state = o->state;
+			stubs[i].withheld = 1;
+			o = &stubs[i];
+		}
+		bytes += sluice__object__get_packed_size(o) + 8;
+		if (i && bytes > SL_LIST_BYTES_MAX) {
+			resp->truncated = 1;
+			break;
+		}
+		withheld += o->withheld;
+		resp->objects[resp->n_objects++] = o;
+	}
+	return withheld;
+}
+
+/*
+ * LIST shows every name in the namespace to whoever may list it, but an
+ * object the caller may not read for its declared purpose comes back with
+ * its name only (withheld: no size, SHA-256, tags or ids). Names stay
+ * visible because a tenant's members learn them anyway (a put of an
+ * existing name fails, a read of one is "access denied", not "no such
+ * object"), and leaving entries out would make pages and resumption depend
+ * on the caller's rights; what a name-only entry hides is everything
+ * derived from the content. One audit record per LIST that withheld or was
+ * refused, saying how many entries were withheld, not one per object.
+ */
 int sl_h_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__ListReq *req,
 	      struct sl_reply *r)
 {
 	Sluice__ListResp resp = SLUICE__LIST_RESP__INIT;
 	Sluice__Namespace *ns = NULL;
+	Sluice__Object *stubs = NULL;
 	struct sl_collect col = { .desc = &sluice__object__descriptor };
 	struct sl_key prefix, after;
+	char why[96];
+	size_t withheld;
 	int rc;
 
-	if (!may_read(c))
+	if (!c->p)
 		return sl_fail(r, -EPERM, "listing needs a reader, writer or admin role");
+	if (!sl_name_valid(req->ns))
+		return sl_fail(r, -EINVAL, "bad namespace name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	if (!sl_name_prefix_valid(req->prefix) || !sl_name_prefix_valid(req->start_after))
+		return sl_fail(r, -EINVAL, "bad prefix or start: at most 1024 bytes of UTF-8, "
+			       "no control characters");
+	rc = check_purpose(req->purpose, r);
+	if (rc)
+		return rc;
+	if (!may_read(c)) {
+		audit_read(m, c, "object.list", req->ns, req->prefix, req->purpose, NULL, "deny",
+			   "no role that may read", 0);
+		return sl_fail(r, -EPERM, "listing needs a reader, writer or admin role");
+	}
 	rc = sl_ns_get(m, c->p->tenant_id, req->ns, &ns);
+	if (rc == -ENOENT)
+		audit_read(m, c, "object.list", req->ns, req->prefix, req->purpose, NULL, "deny",
+			   "not found", 0);
 	if (rc)
 		return rc == -ENOENT ? sl_fail(r, rc, "no such namespace: %s", req->ns)
 				     : sl_fail(r, rc, "catalog read failed");
-	if (strlen(req->prefix) > SL_OBJECT_NAME_MAX || strlen(req->start_after) > SL_OBJECT_NAME_MAX) {
-		sluice__namespace__free_unpacked(ns, NULL);
-		return sl_fail(r, -EINVAL, "prefix too long");
-	}
 	col.limit = req->limit && req->limit < SL_LIST_LIMIT ? req->limit : SL_LIST_LIMIT;
 	object_key(&prefix, c->p->tenant_id, ns->id, req->prefix);
 	object_key(&after, c->p->tenant_id, ns->id, req->start_after);
 	rc = sl_catalog_scan(m->cat, SL_CF_OBJECTS, prefix.b, prefix.len,
 			     req->start_after[0] ? after.b : NULL, after.len, sl_collect_one, &col);
-	if (!rc) {
-		resp.objects = (Sluice__Object **)col.items;
-		resp.n_objects = col.n;
-		resp.truncated = col.truncated;
-		rc = sl_reply_pack(r, &resp.base);
-	} else {
+	if (rc) {
 		sl_fail(r, rc, "catalog read failed");
+		goto out;
 	}
+	stubs = calloc(col.n + 1, sizeof(*stubs));
+	resp.objects = calloc(col.n + 1, sizeof(*resp.objects));
+	if (!stubs || !resp.objects) {
+		rc = sl_fail(r, -ENOMEM, "out of memory");
+		goto out;
+	}
+	resp.truncated = col.truncated;
+	withheld = list_page(c, req->purpose, (Sluice__Object **)col.items, col.n, stubs, &resp);
+	if (withheld) {
+		snprintf(why, sizeof(why), "%zu of %zu entries withheld", withheld, resp.n_objects);
+		audit_read(m, c, "object.list", req->ns, req->prefix, req->purpose, NULL, "partial",
+			   why, 0);
+	}
+	rc = sl_reply_pack(r, &resp.base);
+out:
+	free(resp.objects);
+	free(stubs);
 	sl_collect_free(&col);
 	sluice__namespace__free_unpacked(ns, NULL);
 	return rc;
@@ -499,13 +644,17 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 	struct sl_key k;
 	char change[600];
 	size_t n_own = 0, n_merged;
+	const char *why;
 	int rc;
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "changing tags needs the writer role");
-	rc = check_tags(req->set, req->n_set, r);
+	rc = check_names(req->ns, req->name, r);
+	rc = rc ? rc : check_tags(req->set, req->n_set, r);
 	if (rc)
 		return rc;
+	if (sl_names_check(req->remove, req->n_remove, SL_TAGS_MAX, sl_tag_key_valid, &why))
+		return sl_fail(r, -EINVAL, "bad tag keys to remove: %s", why);
 	for (size_t i = 0; i < req->n_remove; i++)
 		if (strcmp(req->remove[i], "classification") == 0)
 			return sl_fail(r, -EINVAL, "classification cannot be removed, only changed");
@@ -541,6 +690,11 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		rc = sl_fail(r, -ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Repeated SET_TAGS must not grow a record without bound. */
+	if (n_merged > SL_TAGS_MAX) {
+		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags", SL_TAGS_MAX);
+		goto out;
+	}
 	snprintf(change, sizeof(change), "classification %s -> %s",
 		 sl_tags_get(o->tags, o->n_tags, "classification"),
 		 sl_tags_get(merged, n_merged, "classification"));
@@ -556,7 +710,14 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
 		rc = rc ? rc : commit_object(m, b, o, c, "object.tags", change);
 		if (!rc) {
-			rc = sl_reply_pack(r, &o->base);
+			/* A writer need not be allowed to read: answer with names, not content. */
+			Sluice__Object done = SLUICE__OBJECT__INIT;
+
+			done.ns = o->ns;
+			done.name = o->name;
+			done.state = o->state;
+			done.tag_epoch = o->tag_epoch;
+			rc = sl_reply_pack(r, &done.base);
 		} else {
 			sl_fail(r, rc, "catalog write failed");
 		}

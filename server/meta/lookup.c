@@ -72,6 +72,8 @@ int sl_target_tenant(struct sl_meta *m, const struct sl_caller *c, const char *n
 		*tenant_id = c->p->tenant_id;
 		return 0;
 	}
+	if (!sl_name_valid(name))
+		return sl_fail(r, -EINVAL, "bad tenant name: use 1-63 of a-z, 0-9, '.', '_', '-'");
 	rc = sl_tenant_id(m, name, tenant_id);
 	/* Only cluster admins may name another tenant; to others it does not exist. */
 	if (rc == -ENOENT || (!rc && *tenant_id != c->p->tenant_id && !sl_is_cluster_admin(m, c)))

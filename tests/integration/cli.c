@@ -142,15 +142,21 @@ Test(cli, tags_change_and_governance_shows)
 	snprintf(src, sizeof(src), "%s/t.txt", cl.dir);
 	write_file(src, "tagged", 6);
 	cr_assert_eq(sluice("put", src, "datasets/t.txt", NULL), 0, "%s", out);
-	cr_assert_eq(sluice("tag", "datasets/t.txt", "classification=restricted", "team=vision",
+	cr_assert_eq(sluice("tag", "datasets/t.txt", "classification=confidential", "team=vision",
 			    NULL), 0, "%s", out);
 	cr_assert_eq(sluice("stat", "datasets/t.txt", NULL), 0);
-	cr_assert(strstr(out, "classification=restricted") && strstr(out, "team=vision"), "%s", out);
-	cr_assert_eq(sluice("get", "datasets/t.txt", NULL), 1);
-	cr_assert(strstr(out, "access denied"), "%s", out);
+	cr_assert(strstr(out, "classification=confidential") && strstr(out, "team=vision"), "%s",
+		  out);
 	cr_assert_eq(sluice("tag", "datasets/t.txt", "--remove", "team", NULL), 0, "%s", out);
 	cr_assert_eq(sluice("stat", "datasets/t.txt", NULL), 0);
 	cr_assert_null(strstr(out, "team=vision"), "%s", out);
+	/* Above alice's clearance: neither the bytes nor the metadata. */
+	cr_assert_eq(sluice("tag", "datasets/t.txt", "classification=restricted", NULL), 0, "%s",
+		     out);
+	cr_assert_eq(sluice("get", "datasets/t.txt", NULL), 1);
+	cr_assert(strstr(out, "access denied"), "%s", out);
+	cr_assert_eq(sluice("stat", "datasets/t.txt", NULL), 1);
+	cr_assert(strstr(out, "access denied") && !strstr(out, "classification"), "%s", out);
 }
 
 Test(cli, bad_input_gets_one_line_and_an_exit_code)

@@ -376,6 +376,7 @@ Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, cons
 	sl_rpc_client_init(&rpc, c->meta_addr, key_id, secret, 5000);
 	req.ns = (char *)ns;
 	req.name = (char *)name;
+	req.purpose = (char *)"inference";
 	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
 				 (ProtobufCMessage **)&plan), 0, "%s", rpc.error);
 	sl_rpc_client_close(&rpc);

@@ -151,6 +151,7 @@ static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id
 	tc_cred_key(cred, key_id, secret);
 	ref.ns = (char *)"data";
 	ref.name = (char *)"probe";
+	ref.purpose = (char *)"inference";
 	blen = sluice__object_ref__pack(&ref, body);
 	cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_STAT, id, ts, nonce, key_id, body, blen,
 				    mac), 0);

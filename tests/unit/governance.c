@@ -1,12 +1,15 @@
 /*
- * Unit tests of governance (server/meta/governance.h): which tenant,
- * principal, object names and tags are acceptable, the classification
+ * Unit tests of governance (server/meta/governance.h) and string validation
+ * (server/meta/validate.h): which tenant, principal, object names, prefixes,
+ * name lists and tag sets are acceptable (bounded, unique), the classification
  * ranks, and the read decision, which must deny by default: another tenant,
  * no reading role, an undeclared purpose, a clearance below the object's
  * classification or a missing classification all refuse with -EACCES.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "governance.h"
@@ -382,4 +385,103 @@ Test(governance, lowering_a_governed_tag_is_detected)
 	cr_assert(sl_tags_lower(cur, 3, down_pii, 1, NULL, 0));
 	cr_assert(sl_tags_lower(cur, 3, NULL, 0, rm_pii, 1));
 	cr_assert_not(sl_tags_lower(cur, 3, NULL, 0, rm_team, 1));
+}
+
+/* ---- validate.h: the form of every string that reaches the catalog ------ */
+
+Test(finding_05, tag_keys_up_to_64_and_values_printable_utf8)
+{
+	char key[SL_TAG_KEY_MAX + 2];
+
+	memset(key, 'k', sizeof(key));
+	key[SL_TAG_KEY_MAX] = '\0';
+	cr_expect(sl_tag_key_valid(key), "%d-character key refused", SL_TAG_KEY_MAX);
+	key[SL_TAG_KEY_MAX] = 'k';
+	key[SL_TAG_KEY_MAX + 1] = '\0';
+	cr_expect(!sl_tag_key_valid(key), "over-long key accepted");
+	cr_expect(!sl_tag_key_valid("a b"));
+	cr_expect(!sl_tag_key_valid("a/b"));
+	cr_expect(sl_tag_value_valid("donn\303\251es \xe6\x97\xa5"));
+	cr_expect(!sl_tag_value_valid("a\x1b[31m"), "escape sequence accepted");
+	cr_expect(!sl_tag_value_valid("a\xc2\x9b" "31m"), "C1 CSI accepted");
+	cr_expect(!sl_tag_value_valid("a\xc3"), "truncated UTF-8 accepted");
+	cr_expect(!sl_tag_value_valid("\xc0\xaf"), "overlong UTF-8 accepted");
+	cr_expect(!sl_tag_value_valid("\xed\xa0\x80"), "surrogate accepted");
+}
+
+Test(finding_05, listing_prefixes_are_bounded_printable_utf8)
+{
+	char prefix[SL_OBJECT_NAME_MAX + 2];
+
+	cr_expect(sl_name_prefix_valid(""));
+	cr_expect(sl_name_prefix_valid("docs/20"));
+	cr_expect(sl_name_prefix_valid("docs/"));
+	cr_expect(!sl_name_prefix_valid("a\nb"));
+	cr_expect(!sl_name_prefix_valid("\xff"));
+	cr_expect(!sl_name_prefix_valid(NULL));
+	memset(prefix, 'p', sizeof(prefix));
+	prefix[SL_OBJECT_NAME_MAX] = '\0';
+	cr_expect(sl_name_prefix_valid(prefix));
+	prefix[SL_OBJECT_NAME_MAX] = 'p';
+	prefix[SL_OBJECT_NAME_MAX + 1] = '\0';
+	cr_expect(!sl_name_prefix_valid(prefix));
+}
+
+Test(finding_05, name_lists_are_bounded_valid_and_unique)
+{
+	char *ok[] = { (char *)"inference", (char *)"training" };
+	char *dup[] = { (char *)"inference", (char *)"training", (char *)"inference" };
+	char *bad[] = { (char *)"inference", (char *)"x\ny" };
+	const char *why = NULL;
+
+	cr_expect_eq(sl_names_check(ok, 2, SL_PURPOSES_MAX, sl_name_valid, &why), 0);
+	cr_expect_eq(sl_names_check(dup, 3, SL_PURPOSES_MAX, sl_name_valid, &why), -EINVAL);
+	cr_expect_eq(sl_names_check(bad, 2, SL_PURPOSES_MAX, sl_name_valid, &why), -EINVAL);
+	cr_expect_eq(sl_names_check(ok, 2, 1, sl_name_valid, &why), -EINVAL);
+	cr_expect_eq(sl_names_check(NULL, 0, SL_PURPOSES_MAX, sl_name_valid, &why), 0);
+}
+
+/* ---- finding 8: tag sets are bounded, unique and checked fast ------------ */
+
+static Sluice__Tag **test_tags(size_t n, int distinct, Sluice__Tag *store, char (*keys)[24])
+{
+	Sluice__Tag **p = calloc(n + 1, sizeof(*p));
+
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < n; i++) {
+		sluice__tag__init(&store[i]);
+		snprintf(keys[i], 24, "k%zu", distinct ? i : (size_t)0);
+		store[i].key = keys[i];
+		store[i].value = (char *)"v";
+		p[i] = &store[i];
+	}
+	return p;
+}
+
+Test(finding_08, tag_sets_are_bounded_and_unique)
+{
+	Sluice__Tag *store = calloc(40000, sizeof(*store));
+	char (*keys)[24] = calloc(40000, sizeof(*keys));
+	Sluice__Tag **tags;
+	const char *why = NULL;
+
+	cr_assert(store && keys);
+	tags = test_tags(SL_TAGS_MAX, 1, store, keys);
+	cr_expect_eq(sl_gov_tags_check(tags, SL_TAGS_MAX, &why), 0, "%s", why);
+	free(tags);
+	tags = test_tags(SL_TAGS_MAX + 1, 1, store, keys);
+	cr_expect_eq(sl_gov_tags_check(tags, SL_TAGS_MAX + 1, &why), -EINVAL);
+	free(tags);
+	tags = test_tags(3, 1, store, keys);
+	store[2].key = keys[0];
+	cr_expect_eq(sl_gov_tags_check(tags, 3, &why), -EINVAL, "duplicate key accepted");
+	cr_expect_str_eq(why, "a tag key is given twice");
+	free(tags);
+	/* 40k tags, all the same key: refused on the count, before any pairwise work. */
+	tags = test_tags(40000, 0, store, keys);
+	cr_expect_eq(sl_gov_tags_check(tags, 40000, &why), -EINVAL);
+	cr_expect_str_eq(why, "too many tags (at most 64)");
+	free(tags);
+	free(store);
+	free(keys);
 }

@@ -1,0 +1,553 @@
+/*
+ * Regression tests for the governance findings of the security review:
+ * STAT and LIST reveal nothing a read would be refused (1), every string
+ * that reaches the catalog is validated (5), tag sets are bounded and
+ * checked in linear time (8), read-side refusals and cross-tenant name
+ * guesses are audited in the caller's tenant (11). Requests are sent both through
+ * libsluice and raw (signed by the test with a principal's key), because an
+ * attacker does not use our client.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "rpc.h"
+#include "rpc_client.h"
+#include "sl_time.h"
+
+/* SL_TAGS_MAX of server/meta/validate.h: tags on one object, its namespace's included. */
+#define TAGS_MAX 64
+
+static struct tcluster cl;
+static sluice_session *alice, *bob;
+static char alice_cred[400], bob_cred[400];
+
+static void setup(void)
+{
+	tc_start(&cl, 1);
+	alice = tc_principal(&cl, "acme", "alice", "internal", alice_cred, sizeof(alice_cred));
+	tc_ns(alice, "data", 65536);
+}
+
+/* alice's acme and bob's globex, each with a namespace "data". */
+static void setup_two(void)
+{
+	setup();
+	bob = tc_principal(&cl, "globex", "bob", "restricted", bob_cred, sizeof(bob_cred));
+	tc_ns(bob, "data", 65536);
+}
+
+static void teardown(void)
+{
+	sluice_close(alice);
+	sluice_close(bob);
+	bob = NULL;
+	tc_stop(&cl);
+}
+
+TestSuite(finding_01, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_05, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_08, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_11, .init = setup_two, .fini = teardown, .timeout = 180);
+
+/* Sends one signed request as the principal of cred; returns the server's answer. */
+static int raw_call(const char *cred, uint16_t type, const ProtobufCMessage *req,
+		    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+		    char *err, size_t err_len)
+{
+	struct sl_rpc_client rpc;
+	char key_id[64];
+	uint8_t secret[32];
+	int rc;
+
+	tc_cred_key(cred, key_id, secret);
+	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 20000);
+	rc = sl_rpc_call(&rpc, type, req, resp_desc, resp);
+	if (err)
+		snprintf(err, err_len, "%s", rpc.error);
+	sl_rpc_client_close(&rpc);
+	return rc;
+}
+
+static int raw_grant(const char *cred, const char *ns, const char *name, const char *purpose,
+		     char *err, size_t err_len)
+{
+	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	int rc;
+
+	req.ns = (char *)ns;
+	req.name = (char *)name;
+	req.purpose = (char *)purpose;
+	rc = raw_call(cred, SL_RPC_GRANT, &req.base, &sluice__object_plan__descriptor,
+		      (ProtobufCMessage **)&plan, err, err_len);
+	if (plan)
+		sluice__object_plan__free_unpacked(plan, NULL);
+	return rc;
+}
+
+/* 1 when s holds a control character (C0, DEL or a C1 in UTF-8). */
+static int has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return 1;
+	return 0;
+}
+
+/* Fails when any audit record alice's tenant holds carries raw or oversized text. */
+static void audit_is_clean(void)
+{
+	struct sluice_audit_record *list;
+	size_t n;
+	int chain_ok = 0;
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, &chain_ok, NULL), 0, "%s",
+		     sluice_last_error(alice));
+	cr_expect(chain_ok);
+	for (size_t i = 0; i < n; i++) {
+		const char *fields[] = { list[i].event, list[i].purpose, list[i].object,
+					 list[i].decision, list[i].reason };
+
+		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+			cr_expect_not(has_control(fields[f]), "record %llu holds a control character",
+				      (unsigned long long)list[i].seq);
+			cr_expect_leq(strlen(fields[f]), 1100, "record %llu holds %zu bytes",
+				      (unsigned long long)list[i].seq, strlen(fields[f]));
+		}
+		cr_expect_null(strstr(list[i].purpose, "forged"), "record %llu: purpose %s",
+			       (unsigned long long)list[i].seq, list[i].purpose);
+	}
+	sluice_audit_free(list, n);
+}
+
+/* ---- finding 1: STAT and LIST are governed like reads ------------------ */
+
+static int raw_stat(const char *cred, const char *ns, const char *name, const char *purpose,
+		    Sluice__ObjectPlan **plan)
+{
+	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
+
+	*plan = NULL;
+	req.ns = (char *)ns;
+	req.name = (char *)name;
+	req.purpose = (char *)purpose;
+	return raw_call(cred, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor,
+			(ProtobufCMessage **)plan, NULL, 0);
+}
+
+static Sluice__ListResp *raw_list(const char *cred, const char *ns, const char *purpose)
+{
+	Sluice__ListReq req = SLUICE__LIST_REQ__INIT;
+	Sluice__ListResp *resp = NULL;
+
+	req.ns = (char *)ns;
+	req.prefix = (char *)"";
+	req.start_after = (char *)"";
+	req.purpose = (char *)purpose;
+	cr_assert_eq(raw_call(cred, SL_RPC_LIST, &req.base, &sluice__list_resp__descriptor,
+			      (ProtobufCMessage **)&resp, NULL, 0), 0);
+	return resp;
+}
+
+/* The raw entry for name in a listing, or NULL. */
+static const Sluice__Object *listed(const Sluice__ListResp *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_objects; i++)
+		if (strcmp(l->objects[i]->name, name) == 0)
+			return l->objects[i];
+	return NULL;
+}
+
+static void expect_nothing_revealed(const Sluice__Object *o, const char *what)
+{
+	cr_assert_not_null(o, "%s: the name should still be listed", what);
+	cr_expect(o->withheld, "%s: not marked withheld", what);
+	cr_expect_eq(o->size, 0, "%s: size revealed", what);
+	cr_expect_eq(o->sha256.len, 0, "%s: SHA-256 revealed", what);
+	cr_expect_eq(o->n_tags, 0, "%s: tags revealed", what);
+	cr_expect_eq(o->id, 0, "%s: id revealed", what);
+	cr_expect_eq(o->shard_count, 0, "%s: shard count revealed", what);
+}
+
+Test(finding_01, stat_and_list_reveal_nothing_a_read_would_refuse)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	struct sluice_object *o = NULL, **list;
+	Sluice__ObjectPlan *plan;
+	Sluice__ListResp *l;
+	sluice_session *marketing = NULL;
+	size_t n;
+
+	/* alice (cleared to internal) writes a 4-byte restricted object she may not read. */
+	cr_assert_eq(sluice_put(alice, "data", "pin", "4711", 4, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "open", "open", 4, NULL, 0), 0);
+
+	/* STAT, through the SDK and raw: refused like the read, no body at all. */
+	cr_expect_eq(sluice_stat(alice, "data", "pin", &o), -EACCES);
+	cr_expect_null(o);
+	cr_expect(strstr(sluice_last_error(alice), "access denied"), "%s",
+		  sluice_last_error(alice));
+	cr_expect_eq(raw_stat(alice_cred, "data", "pin", "inference", &plan), -EACCES);
+	cr_expect_null(plan);
+	/* No purpose declared (an old client): refused too. */
+	cr_expect_eq(raw_stat(alice_cred, "data", "open", "", &plan), -EACCES);
+	cr_expect_null(plan);
+	/* A purpose alice does not hold: the readable object is refused as well. */
+	cr_assert_eq(sluice_open_file(alice_cred, NULL, "marketing", &marketing), 0);
+	cr_expect_eq(sluice_stat(marketing, "data", "open", &o), -EACCES);
+
+	/* What she may read still stats in full: CRCs and all. */
+	cr_assert_eq(raw_stat(alice_cred, "data", "open", "inference", &plan), 0);
+	cr_expect_eq(plan->object->size, 4);
+	cr_expect_eq(plan->object->sha256.len, 32);
+	cr_expect_eq(plan->n_shards, 1);
+	sluice__object_plan__free_unpacked(plan, NULL);
+
+	/* LIST: the restricted entry comes back by name only. */
+	l = raw_list(alice_cred, "data", "inference");
+	expect_nothing_revealed(listed(l, "pin"), "pin for inference");
+	cr_expect_not(listed(l, "open")->withheld);
+	cr_expect_eq(listed(l, "open")->size, 4);
+	cr_expect_eq(listed(l, "open")->sha256.len, 32);
+	sluice__list_resp__free_unpacked(l, NULL);
+	l = raw_list(alice_cred, "data", "marketing");
+	expect_nothing_revealed(listed(l, "open"), "open for marketing");
+	expect_nothing_revealed(listed(l, "pin"), "pin for marketing");
+	sluice__list_resp__free_unpacked(l, NULL);
+
+	/* And through the SDK, with the session's purpose. */
+	cr_assert_eq(sluice_list(marketing, "data", "", NULL, 0, &list, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(list[i]->size, 0);
+		cr_expect_str_eq(list[i]->sha256, "");
+		cr_expect_eq(list[i]->n_tags, 0);
+	}
+	sluice_list_free(list, n);
+	sluice_close(marketing);
+}
+
+Test(finding_01, stat_and_list_decisions_are_audited)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	struct sluice_audit_record *rec;
+	struct sluice_object *o = NULL, **list;
+	size_t n, n_rec;
+	int chain_ok, stat_denied = 0, lists = 0;
+
+	cr_assert_eq(sluice_put(alice, "data", "a", "a", 1, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "b", "b", 1, restricted, 1), 0);
+	cr_assert_eq(sluice_put(alice, "data", "c", "c", 1, NULL, 0), 0);
+	cr_expect_eq(sluice_stat(alice, "data", "a", &o), -EACCES);
+	cr_assert_eq(sluice_list(alice, "data", "", NULL, 0, &list, &n, NULL), 0);
+	cr_expect_eq(n, 3);
+	sluice_list_free(list, n);
+
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &rec, &n_rec, &chain_ok, NULL), 0);
+	for (size_t i = 0; i < n_rec; i++) {
+		if (strcmp(rec[i].event, "object.stat") == 0) {
+			stat_denied++;
+			cr_expect_str_eq(rec[i].object, "data/a");
+			cr_expect_str_eq(rec[i].decision, "deny");
+			cr_expect_str_eq(rec[i].reason, "classification above principal clearance");
+			cr_expect_str_eq(rec[i].purpose, "inference");
+		}
+		if (strcmp(rec[i].event, "object.list") == 0) {
+			lists++;
+			cr_expect_str_eq(rec[i].reason, "2 of 3 entries withheld");
+		}
+	}
+	sluice_audit_free(rec, n_rec);
+	cr_expect_eq(stat_denied, 1);
+	cr_expect_eq(lists, 1, "one record per listing, not one per object");
+}
+
+Test(finding_05, forged_and_huge_purposes_are_refused_and_never_audited)
+{
+	static const char *const forged[] = {
+		"inference\n[seq 99] read.grant allow forged",
+		"\x1b[2K\rforged: hash chain: intact",
+		"inference\rforged",
+		"forged\xc2\x9b" "31m",
+		"Inference-forged",
+		"forged purpose with spaces",
+	};
+	char err[256], *huge;
+	size_t got;
+	char buf[8];
+
+	cr_assert_eq(sluice_put(alice, "data", "doc.txt", "text", 4, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		cr_expect_eq(raw_grant(alice_cred, "data", "doc.txt", forged[i], err, sizeof(err)),
+			     -EINVAL, "purpose %zu was not refused", i);
+		cr_expect(strstr(err, "bad purpose"), "unclear refusal: %s", err);
+	}
+	huge = malloc(1 << 20);
+	cr_assert(huge);
+	memset(huge, 'a', (1 << 20) - 1);
+	huge[(1 << 20) - 1] = '\0';
+	cr_expect_eq(raw_grant(alice_cred, "data", "doc.txt", huge, err, sizeof(err)), -EINVAL);
+	free(huge);
+	/* A good purpose still reads. */
+	cr_assert_eq(sluice_read(alice, "data", "doc.txt", 0, buf, sizeof(buf), &got), 0);
+	audit_is_clean();
+}
+
+Test(finding_05, every_catalog_string_is_validated)
+{
+	static const char *const roles[] = { "reader" };
+	static const char *const bad_purposes[] = { "inference", "x\ny" };
+	static const char *const dup_purposes[] = { "inference", "inference" };
+	const struct sluice_tag esc[] = { { "team", "a\x1b[31mb" } };
+	const struct sluice_tag c1[] = { { "team", "a\xc2\x85" "b" } };
+	const struct sluice_tag bad_utf8[] = { { "team", "a\xc3" } };
+	const struct sluice_tag upper[] = { { "Team", "x" } };
+	char key[80];
+	struct sluice_tag long_key[] = { { key, "x" } };
+	struct sluice_principal_spec spec = { NULL, "bob", roles, 1, bad_purposes, 2, "internal" };
+	char key_id[24], secret[65];
+
+	/* Principals: purposes, names. */
+	cr_expect_eq(sluice_principal_create(alice, &spec, key_id, secret), -EINVAL);
+	spec.purposes = dup_purposes;
+	cr_expect_eq(sluice_principal_create(alice, &spec, key_id, secret), -EINVAL);
+	spec.purposes = dup_purposes;
+	spec.n_purposes = 1;
+	spec.name = "bob\n";
+	cr_expect_eq(sluice_principal_create(alice, &spec, key_id, secret), -EINVAL);
+	spec.name = "bob";
+	spec.clearance = "secret";
+	cr_expect_eq(sluice_principal_create(alice, &spec, key_id, secret), -EINVAL);
+
+	/* Tags: control characters, invalid UTF-8, key form and length. */
+	cr_expect_eq(sluice_put(alice, "data", "t1", "x", 1, esc, 1), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "t2", "x", 1, c1, 1), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "t3", "x", 1, bad_utf8, 1), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "t4", "x", 1, upper, 1), -EINVAL);
+	memset(key, 'k', 65);
+	key[65] = '\0';
+	cr_expect_eq(sluice_put(alice, "data", "t5", "x", 1, long_key, 1), -EINVAL);
+	key[64] = '\0';
+	cr_expect_eq(sluice_put(alice, "data", "t5", "x", 1, long_key, 1), 0, "%s",
+		     sluice_last_error(alice));
+
+	/* Object names. */
+	cr_expect_eq(sluice_put(alice, "data", "a//b", "x", 1, NULL, 0), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "a/\x1b[2Kb", "x", 1, NULL, 0), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "/abs", "x", 1, NULL, 0), -EINVAL);
+	cr_expect_eq(sluice_put(alice, "data", "a/../b", "x", 1, NULL, 0), -EINVAL);
+
+	/* Namespaces and tenants named in requests. */
+	{
+		struct sluice_ns_spec ns = { NULL, "bad\nns", 0, 0, NULL, 0 };
+		struct sluice_ns_spec other = { "acme\x1b", "fine", 0, 0, NULL, 0 };
+
+		cr_expect_eq(sluice_ns_create(alice, &ns), -EINVAL);
+		cr_expect_eq(sluice_ns_create(alice, &other), -EINVAL);
+	}
+	audit_is_clean();
+}
+
+/* ---- finding 8: tag limits ------------------------------------------------ */
+
+/* n tags k0, k1, ... (distinct) or n tags all keyed "same". */
+static Sluice__Tag **make_tags(size_t n, int distinct, Sluice__Tag **store)
+{
+	Sluice__Tag **p = calloc(n + 1, sizeof(*p));
+	char *keys = calloc(n + 1, 24);
+
+	cr_assert(p && keys);
+	*store = calloc(n + 1, sizeof(**store));
+	cr_assert(*store);
+	for (size_t i = 0; i < n; i++) {
+		sluice__tag__init(&(*store)[i]);
+		if (distinct)
+			snprintf(keys + 24 * i, 24, "k%zu", i);
+		else
+			snprintf(keys + 24 * i, 24, "same");
+		(*store)[i].key = keys + 24 * i;
+		(*store)[i].value = (char *)"v";
+		p[i] = &(*store)[i];
+	}
+	return p;
+}
+
+static void free_tags(Sluice__Tag **p, Sluice__Tag *store)
+{
+	free(store[0].key);
+	free(store);
+	free(p);
+}
+
+Test(finding_08, forty_thousand_tags_are_refused_quickly)
+{
+	Sluice__PutBeginReq req = SLUICE__PUT_BEGIN_REQ__INIT;
+	Sluice__ObjectPlan *plan = NULL;
+	Sluice__Tag *store;
+	char err[256];
+	uint64_t t0;
+	int rc;
+
+	req.ns = (char *)"data";
+	req.name = (char *)"many-tags";
+	req.size = 0;
+	req.tags = make_tags(40000, 1, &store);
+	req.n_tags = 40000;
+	t0 = sl_mono_ms();
+	rc = raw_call(alice_cred, SL_RPC_PUT_BEGIN, &req.base, &sluice__object_plan__descriptor,
+		      (ProtobufCMessage **)&plan, err, sizeof(err));
+	cr_expect_eq(rc, -EINVAL);
+	cr_expect(strstr(err, "too many tags"), "unclear refusal: %s", err);
+	cr_expect_lt(sl_mono_ms() - t0, 1000, "40k tags took %llu ms",
+		     (unsigned long long)(sl_mono_ms() - t0));
+	if (plan)
+		sluice__object_plan__free_unpacked(plan, NULL);
+	free_tags(req.tags, store);
+
+	/* 40k tags that are all the same key: refused as fast. */
+	req.tags = make_tags(40000, 0, &store);
+	t0 = sl_mono_ms();
+	rc = raw_call(alice_cred, SL_RPC_PUT_BEGIN, &req.base, &sluice__object_plan__descriptor,
+		      (ProtobufCMessage **)&plan, err, sizeof(err));
+	cr_expect_eq(rc, -EINVAL);
+	cr_expect_lt(sl_mono_ms() - t0, 1000);
+	free_tags(req.tags, store);
+
+	/* Exactly the limit is fine. */
+	req.tags = make_tags(TAGS_MAX, 1, &store);
+	req.n_tags = TAGS_MAX;
+	plan = NULL;
+	rc = raw_call(alice_cred, SL_RPC_PUT_BEGIN, &req.base, &sluice__object_plan__descriptor,
+		      (ProtobufCMessage **)&plan, err, sizeof(err));
+	cr_expect_eq(rc, -EINVAL, "64 own tags plus the namespace's classification is 65");
+	req.n_tags = TAGS_MAX - 1;
+	rc = raw_call(alice_cred, SL_RPC_PUT_BEGIN, &req.base, &sluice__object_plan__descriptor,
+		      (ProtobufCMessage **)&plan, err, sizeof(err));
+	cr_expect_eq(rc, 0, "%s", err);
+	if (plan)
+		sluice__object_plan__free_unpacked(plan, NULL);
+	free_tags(req.tags, store);
+}
+
+Test(finding_08, set_tags_cannot_grow_an_object_past_the_limit)
+{
+	struct sluice_object *o = NULL;
+	char key[24];
+	int rc = 0, i;
+
+	cr_assert_eq(sluice_put(alice, "data", "growing", "x", 1, NULL, 0), 0);
+	for (i = 0; i < 200 && rc == 0; i++) {
+		const struct sluice_tag t[] = { { key, "v" } };
+
+		snprintf(key, sizeof(key), "extra%d", i);
+		rc = sluice_set_tags(alice, "data", "growing", t, 1, NULL, 0);
+	}
+	cr_expect_eq(rc, -EINVAL, "SET_TAGS never refused");
+	cr_expect(strstr(sluice_last_error(alice), "at most 64 tags"), "%s",
+		  sluice_last_error(alice));
+	cr_assert_eq(sluice_stat(alice, "data", "growing", &o), 0, "%s", sluice_last_error(alice));
+	cr_expect_eq(o->n_tags, TAGS_MAX);
+	sluice_object_free(o);
+}
+
+Test(finding_08, duplicate_tag_keys_are_refused)
+{
+	const struct sluice_tag dup[] = { { "team", "a" }, { "region", "eu" }, { "team", "b" } };
+	const struct sluice_tag dup_cls[] = { { "classification", "public" },
+					      { "classification", "restricted" } };
+	const char *const remove_twice[] = { "team", "team" };
+	struct sluice_ns_spec ns = { NULL, "dupns", 0, 0, dup, 3 };
+
+	cr_expect_eq(sluice_put(alice, "data", "d1", "x", 1, dup, 3), -EINVAL);
+	cr_expect(strstr(sluice_last_error(alice), "given twice"), "%s", sluice_last_error(alice));
+	cr_expect_eq(sluice_put(alice, "data", "d2", "x", 1, dup_cls, 2), -EINVAL);
+	cr_expect_eq(sluice_ns_create(alice, &ns), -EINVAL);
+	cr_assert_eq(sluice_put(alice, "data", "d3", "x", 1, NULL, 0), 0);
+	cr_expect_eq(sluice_set_tags(alice, "data", "d3", dup, 3, NULL, 0), -EINVAL);
+	cr_expect_eq(sluice_set_tags(alice, "data", "d3", NULL, 0, remove_twice, 2), -EINVAL);
+}
+
+/* ---- finding 11: read-side refusals leave a trace in the caller's tenant -- */
+
+/* How many of the caller's audit records match event, object, decision and reason. */
+static int audited(sluice_session *s, const char *event, const char *object,
+		   const char *decision, const char *reason)
+{
+	struct sluice_audit_record *rec;
+	size_t n;
+	int chain_ok, found = 0;
+
+	cr_assert_eq(sluice_audit_list(s, 0, 1000, &rec, &n, &chain_ok, NULL), 0, "%s",
+		     sluice_last_error(s));
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(rec[i].event, event) == 0 && strcmp(rec[i].object, object) == 0 &&
+			 strcmp(rec[i].decision, decision) == 0 &&
+			 strcmp(rec[i].reason, reason) == 0;
+	sluice_audit_free(rec, n);
+	return found;
+}
+
+Test(finding_11, cross_tenant_guesses_are_audited_where_they_come_from)
+{
+	char err_foreign[256], err_missing[256], buf[8];
+	struct sluice_object *o = NULL;
+	size_t got;
+
+	cr_assert_eq(sluice_put(alice, "data", "acme-secret", "acme", 4, NULL, 0), 0);
+	/* bob guesses acme's name: the same answer as a name nobody has. */
+	cr_expect_eq(sluice_read(bob, "data", "acme-secret", 0, buf, sizeof(buf), &got), -ENOENT);
+	snprintf(err_foreign, sizeof(err_foreign), "%s", sluice_last_error(bob));
+	cr_expect_eq(sluice_read(bob, "data", "nobody", 0, buf, sizeof(buf), &got), -ENOENT);
+	snprintf(err_missing, sizeof(err_missing), "%s", sluice_last_error(bob));
+	cr_expect_str_eq(err_foreign, "no such object: data/acme-secret");
+	cr_expect_str_eq(err_missing, "no such object: data/nobody");
+	cr_expect_eq(sluice_stat(bob, "data", "acme-secret", &o), -ENOENT);
+
+	/* Each guess is a "deny: not found" record in globex's own log. */
+	cr_expect_eq(audited(bob, "read.grant", "data/acme-secret", "deny", "not found"), 1);
+	cr_expect_eq(audited(bob, "read.grant", "data/nobody", "deny", "not found"), 1);
+	cr_expect_eq(audited(bob, "object.stat", "data/acme-secret", "deny", "not found"), 1);
+	/* acme's log says nothing about globex's guesses. */
+	cr_expect_eq(audited(alice, "read.grant", "data/acme-secret", "deny", "not found"), 0);
+}
+
+Test(finding_11, missing_role_and_missing_object_refusals_are_audited)
+{
+	struct sluice_principal_spec spec = { NULL, "nobody", NULL, 0, NULL, 0, "internal" };
+	static const char *const purposes[] = { "inference" };
+	char key_id[24], secret[65], path[400], buf[8];
+	struct sluice_object *o = NULL, **list;
+	sluice_session *norole = NULL;
+	size_t got, n;
+	FILE *f;
+
+	/* A principal of acme with a purpose but no role. */
+	spec.purposes = purposes;
+	spec.n_purposes = 1;
+	cr_assert_eq(sluice_principal_create(alice, &spec, key_id, secret), 0, "%s",
+		     sluice_last_error(alice));
+	snprintf(path, sizeof(path), "%s/acme-nobody.cred", cl.dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", cl.meta_addr, key_id, secret);
+	fclose(f);
+	cr_assert_eq(sluice_open_file(path, NULL, "inference", &norole), 0);
+	cr_assert_eq(sluice_put(alice, "data", "x", "x", 1, NULL, 0), 0);
+
+	/* Replies unchanged: -EPERM for the role, -ENOENT for the name. */
+	cr_expect_eq(sluice_read(norole, "data", "x", 0, buf, sizeof(buf), &got), -EPERM);
+	cr_expect_eq(sluice_stat(norole, "data", "x", &o), -EPERM);
+	cr_expect_eq(sluice_list(norole, "data", "", NULL, 0, &list, &n, NULL), -EPERM);
+	cr_expect_eq(sluice_read(alice, "data", "gone", 0, buf, sizeof(buf), &got), -ENOENT);
+	cr_expect_eq(sluice_stat(alice, "data", "gone", &o), -ENOENT);
+	sluice_close(norole);
+
+	cr_expect_eq(audited(alice, "read.grant", "data/x", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "object.stat", "data/x", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "object.list", "data/", "deny", "no role that may read"), 1);
+	cr_expect_eq(audited(alice, "read.grant", "data/gone", "deny", "not found"), 1);
+	cr_expect_eq(audited(alice, "object.stat", "data/gone", "deny", "not found"), 1);
+}
