@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,9 @@ int sl_meta_bootstrap(struct sl_meta *m)
 		uint8_t kid[8];
 		char kh[17];
 
-		sl_random_bytes(kid, sizeof(kid));
+		rc = sl_random_bytes(kid, sizeof(kid));
+		if (rc)
+			goto out;
 		sl_hex_encode(kid, sizeof(kid), kh);
 		snprintf(key_id, sizeof(key_id), "SK%s", kh);
 	}
@@ -149,7 +152,8 @@ int sl_meta_bootstrap(struct sl_meta *m)
 	if (rc)
 		goto out;
 
-	/* Credentials first: a catalog with an admin nobody can log in as is worse. */
+	/* Credentials first: a catalog with an admin nobody can log in as is worse,
+	 * so every step of the write is checked before the catalog commit. */
 	snprintf(path, sizeof(path), "%s/admin.credentials", m->cfg.data_dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -158,13 +162,28 @@ int sl_meta_bootstrap(struct sl_meta *m)
 		goto out;
 	}
 	f = fdopen(fd, "w");
+	if (!f) {
+		rc = -errno;
+		close(fd);
+		goto cred_fail;
+	}
 	sl_hex_encode(secret, sizeof(secret), hex);
-	fprintf(f, "# sluice credentials: tenant %s, principal admin\n[sluice]\nmeta = %s\n"
-		   "key_id = %s\nsecret = %s\n",
-		SL_SYSTEM_TENANT, m->cfg.listen, key_id, hex);
-	fflush(f);
-	fsync(fd);
-	fclose(f);
+	rc = fprintf(f, "# sluice credentials: tenant %s, principal admin\n[sluice]\nmeta = %s\n"
+			"key_id = %s\nsecret = %s\n",
+		     SL_SYSTEM_TENANT, m->cfg.listen, key_id, hex) < 0 ? -EIO : 0;
+	OPENSSL_cleanse(hex, sizeof(hex));
+	if (!rc && fflush(f) != 0)
+		rc = -errno;
+	if (!rc && fsync(fd) != 0)
+		rc = -errno;
+	if (fclose(f) != 0 && !rc)
+		rc = -errno;
+cred_fail:
+	if (rc) {
+		SL_ERR_RC(rc, "bootstrap: writing %s", path);
+		unlink(path);
+		goto out;
+	}
 	rc = sl_catalog_commit(m->cat, b);
 	if (!rc)
 		SL_INFO("bootstrap: created tenant '%s' and its admin; credentials in %s",

@@ -149,6 +149,16 @@ int sl_drops_exchange(struct sl_meta *m, uint32_t server, Sluice__ShardRef **don
 /* server.c: accepts and serves connections until m->stopping. */
 int sl_meta_serve(struct sl_meta *m);
 
+/* One row of SL_META_RPCS for dispatch: call is a typed wrapper around sl_h_<lc>. */
+struct sl_meta_rpc {
+	const char *name;
+	const ProtobufCMessageDescriptor *req;
+	int (*call)(struct sl_meta *m, const struct sl_caller *c, const ProtobufCMessage *req,
+		    struct sl_reply *r);
+};
+/* The RPC of frame type `type`, or NULL. */
+const struct sl_meta_rpc *sl_meta_rpc_find(uint16_t type);
+
 /* auth.c */
 int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint8_t *buf,
 		   size_t len, struct sl_caller *caller, Sluice__Signed **env);

@@ -1,7 +1,7 @@
 /*
  * sluice-meta's network side: a thread per client connection reading frames,
- * checking each request's signature, dispatching it through the table built
- * from SL_META_RPCS, and writing one Reply frame back. A connection that
+ * checking each request's signature, dispatching it through typed wrappers
+ * generated from SL_META_RPCS, and writing one Reply frame back. A connection that
  * sends a malformed frame is closed; an idle one is closed after a while.
  */
 #include <errno.h>
@@ -22,22 +22,23 @@
 #define SL_META_IDLE_MS (120u * 1000u)
 #define SL_META_IO_MS 10000u
 
-typedef int (*handler_fn)(struct sl_meta *m, const struct sl_caller *c,
-			  const ProtobufCMessage *req, struct sl_reply *r);
+/* A typed wrapper per RPC: the handler is called with its own signature. */
+#define SL_META_WRAP(name, lc, num, req_t, resp_t, req_lc, resp_lc)                                \
+	static int call_##lc(struct sl_meta *m, const struct sl_caller *c,                        \
+			     const ProtobufCMessage *req, struct sl_reply *r)                      \
+	{                                                                                          \
+		return sl_h_##lc(m, c, (const req_t *)req, r);                                     \
+	}
+SL_META_RPCS(SL_META_WRAP)
+#undef SL_META_WRAP
 
-struct rpc_entry {
-	const char *name;
-	const ProtobufCMessageDescriptor *req;
-	handler_fn fn;
-};
-
-static const struct rpc_entry *rpc_lookup(uint16_t type)
+const struct sl_meta_rpc *sl_meta_rpc_find(uint16_t type)
 {
 	switch (type) {
 #define SL_META_DISPATCH(name, lc, num, req_t, resp_t, req_lc, resp_lc)                            \
 	case num: {                                                                                \
-		static const struct rpc_entry e = { #name, &sluice__##req_lc##__descriptor,        \
-						    (handler_fn)sl_h_##lc };                       \
+		static const struct sl_meta_rpc e = { #name, &sluice__##req_lc##__descriptor,      \
+						      call_##lc };                                 \
 		return &e;                                                                         \
 	}
 		SL_META_RPCS(SL_META_DISPATCH)
@@ -71,7 +72,7 @@ static int send_reply(int fd, uint16_t type, uint64_t id, const struct sl_reply 
 static int handle_frame(struct sl_meta *m, int fd, const struct sl_frame_hdr *h,
 			const uint8_t *payload)
 {
-	const struct rpc_entry *e = rpc_lookup(h->type);
+	const struct sl_meta_rpc *e = sl_meta_rpc_find(h->type);
 	struct sl_reply r = { 0 };
 	struct sl_caller caller = { 0 };
 	Sluice__Signed *env = NULL;
@@ -95,7 +96,7 @@ static int handle_frame(struct sl_meta *m, int fd, const struct sl_frame_hdr *h,
 		sl_fail(&r, -EPROTO, "malformed %s request", e->name);
 		goto reply;
 	}
-	e->fn(m, &caller, req, &r);
+	e->call(m, &caller, req, &r);
 	SL_DEBUG("%s -> %d %s", e->name, r.err, r.msg);
 reply:
 	rc = send_reply(fd, h->type, h->req_id, &r);
