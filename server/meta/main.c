@@ -177,6 +177,7 @@ out:
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	sl_registry_free(m);
+	sl_audit_close(m);
 	sl_catalog_close(m->cat);
 	sl_replay_free(m->replay);
 	free(m);

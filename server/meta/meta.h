@@ -37,6 +37,13 @@ struct sl_server_entry {
 	uint64_t last_heartbeat_ms;
 };
 
+struct sl_audit_chain {
+	uint64_t tenant;
+	uint64_t seq;        /* the tenant's last record, 0 when none */
+	uint8_t hash[32];    /* its SHA-256 */
+	int used;
+};
+
 /* Authentication refusals counted since the last audit write (authlog.c). */
 #define SL_AUTHLOG_MAX 256
 #define SL_AUTHLOG_INTERVAL_MS 10000u
@@ -79,9 +86,10 @@ struct sl_meta {
 	struct sl_server_entry servers[SL_META_MAX_SERVERS];
 	int n_servers;
 
+	/* The end of each tenant's audit chain (audit.c), under audit_lock. */
 	pthread_mutex_t audit_lock;
-	uint64_t audit_seq;
-	uint8_t audit_hash[32];
+	struct sl_audit_chain *audit_chains; /* open addressing by tenant id */
+	size_t audit_chains_cap, audit_chains_n;
 	struct sl_authlog authlog;
 
 	pthread_t sweeper;
@@ -155,7 +163,9 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 int sl_meta_bootstrap(struct sl_meta *m);
 
 /* audit.c */
+/* Loads every tenant's chain end; a missing or bad head is logged and recorded. */
 int sl_audit_open(struct sl_meta *m);
+void sl_audit_close(struct sl_meta *m);
 /*
  * Adds rec (seq, time and prev_hash are filled in) to the batch `with` and
  * commits it, synced: a change and its audit record are one atomic write.

@@ -376,3 +376,102 @@ Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
 	cr_expect_gt(refused, 0, "the flood left no trace");
 	cr_expect_leq(refused, 300, "%d records for one flood", refused);
 }
+
+/* ---- finding 12: nothing counts another tenant's activity ---------------- */
+
+TestSuite(finding_12, .init = setup, .fini = teardown, .timeout = 180);
+
+static void ns_create(sluice_session *s, const char *name)
+{
+	struct sluice_ns_spec spec = { NULL, name, 65536, 1, NULL, 0 };
+
+	cr_assert_eq(sluice_ns_create(s, &spec), 0, "%s", sluice_last_error(s));
+}
+
+Test(finding_12, a_tenants_audit_sequence_has_no_gaps_from_others)
+{
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", NULL, 0);
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	struct sluice_audit_page page;
+	char name[32];
+
+	ns_create(alice, "a1");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		ns_create(bob, name);
+	}
+	ns_create(alice, "a2");
+	cr_assert_eq(sluice_audit_page_read(alice, NULL, 0, 1000, &page), 0, "%s",
+		     sluice_last_error(alice));
+	cr_expect(page.chain_ok && page.head_ok);
+	cr_assert_geq(page.n, 3);
+	for (size_t i = 0; i < page.n; i++)
+		cr_expect_eq(page.records[i].seq, i + 1, "record %zu of acme's log is number %llu",
+			     i, (unsigned long long)page.records[i].seq);
+	cr_expect_eq(page.head_seq, page.n);
+	sluice_audit_page_free(&page);
+	sluice_close(alice);
+	sluice_close(bob);
+}
+
+Test(finding_12, a_cluster_admin_reads_one_tenants_log_by_name)
+{
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	sluice_session *admin = tc_admin(&cl);
+	struct sluice_audit_page page;
+	int found = 0;
+
+	ns_create(bob, "bobs");
+	cr_assert_eq(sluice_audit_page_read(admin, "globex", 0, 1000, &page), 0, "%s",
+		     sluice_last_error(admin));
+	for (size_t i = 0; i < page.n; i++)
+		found += strcmp(page.records[i].object, "bobs") == 0;
+	sluice_audit_page_free(&page);
+	cr_expect_eq(found, 1);
+	/* Bob cannot name another tenant's log. */
+	cr_expect_eq(sluice_audit_page_read(bob, "system", 0, 10, &page), -ENOENT);
+	sluice_close(admin);
+	sluice_close(bob);
+}
+
+static void setup_one_server(void)
+{
+	tc_start(&cl, 1);
+}
+
+TestSuite(finding_12_ids, .init = setup_one_server, .fini = teardown, .timeout = 180);
+
+static uint64_t put_and_id(sluice_session *s, const char *ns, const char *name)
+{
+	struct sluice_object *o;
+	uint64_t id;
+
+	cr_assert_eq(sluice_put(s, ns, name, "x", 1, NULL, 0), 0, "%s", sluice_last_error(s));
+	cr_assert_eq(sluice_stat(s, ns, name, &o), 0, "%s", sluice_last_error(s));
+	id = o->id;
+	sluice_object_free(o);
+	return id;
+}
+
+Test(finding_12_ids, object_ids_do_not_count_another_tenants_objects)
+{
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", NULL, 0);
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	uint64_t first, second, bobs[5];
+	char name[32];
+
+	ns_create(alice, "a");
+	ns_create(bob, "b");
+	first = put_and_id(alice, "a", "one");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "o%d", i);
+		bobs[i] = put_and_id(bob, "b", name);
+	}
+	second = put_and_id(alice, "a", "two");
+	/* A counter would make second - first 6: bob's five objects in between. */
+	cr_expect_neq(second - first, 6, "object ids count other tenants' objects");
+	cr_expect_neq(bobs[1] - bobs[0], 1, "consecutive object ids are consecutive numbers");
+	cr_expect_neq(second, first + 1);
+	sluice_close(alice);
+	sluice_close(bob);
+}
