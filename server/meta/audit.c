@@ -345,20 +345,123 @@ static void audit_unbound(Sluice__AuditRecord *rec, struct audit_cuts *c)
 		free(c->s[i]);
 }
 
-int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with)
+/*
+ * Group commit. A record's place in its chain (seq, prev_hash) is assigned
+ * under audit_lock, but the synced write is not made under it: callers queue
+ * their record and batch, and one of them at a time, the leader, takes
+ * everything queued, assigns the places in queue order, joins the batches
+ * into one and commits it with one sync while the others wait and new
+ * callers queue for the next group. A group lands whole or not at all, so
+ * the chain and every head stay consistent; on failure the chain ends are
+ * put back as they were and every caller of the group gets the error.
+ */
+struct sl_audit_pending {
+	Sluice__AuditRecord *rec;
+	struct sl_batch *b;
+	struct sl_audit_pending *next;
+	struct sl_audit_chain *chain;
+	uint64_t old_seq;          /* the chain's end before this record */
+	uint8_t old_hash[32];
+	uint8_t prev[32];
+	uint8_t *buf;              /* the packed record */
+	int done, rc;
+};
+
+/* Assigns p's place in its chain and adds it and the new head to p->b.
+ * Called by the leader with audit_lock held. */
+static int audit_place(struct sl_meta *m, struct sl_audit_pending *p)
 {
-	struct sl_batch *b = with ? with : sl_batch_new();
-	struct audit_cuts *cuts = malloc(sizeof(*cuts));
-	struct sl_audit_chain *c;
+	Sluice__AuditRecord *rec = p->rec;
 	const char *finding;
 	struct sl_key k;
-	uint8_t *buf = NULL, prev[32], hash[32];
+	uint8_t hash[32];
 	size_t len;
-	int rc = -ENOMEM;
 
-	if (!b || !cuts) {
+	p->chain = chain_get(m, rec->tenant_id, &finding);
+	if (!p->chain)
+		return -EIO;
+	p->old_seq = p->chain->seq;
+	memcpy(p->old_hash, p->chain->hash, 32);
+	memcpy(p->prev, p->chain->hash, 32);
+	rec->seq = p->chain->seq + 1;
+	rec->time_ms = sl_now_ms();
+	rec->prev_hash = (ProtobufCBinaryData){ 32, p->prev };
+	len = sluice__audit_record__get_packed_size(rec);
+	p->buf = malloc(len);
+	if (!p->buf)
+		return -ENOMEM;
+	sluice__audit_record__pack(rec, p->buf);
+	record_key(&k, rec->tenant_id, rec->seq);
+	sl_batch_put(p->b, m->cat, SL_CF_AUDIT, k.b, k.len, p->buf, len);
+	sha256(p->buf, len, hash);
+	/* The next record of this chain, in this group or later, links to this one. */
+	p->chain->seq = rec->seq;
+	memcpy(p->chain->hash, hash, 32);
+	return head_put(m, p->b, rec->tenant_id, rec->seq, hash);
+}
+
+/* Leads one group: everything queued now. Entered and left with audit_lock held. */
+static void audit_lead(struct sl_meta *m)
+{
+	struct sl_audit_pending *group = m->audit_queue, *p;
+	struct sl_batch *all = NULL;
+	int rc = 0;
+
+	m->audit_queue = NULL;
+	m->audit_queue_tail = NULL;
+	m->audit_leading = 1;
+	for (p = group; p && !rc; p = p->next)
+		rc = audit_place(m, p);
+	pthread_mutex_unlock(&m->audit_lock);
+	if (!rc && group->next) {
+		all = sl_batch_new();
+		rc = all ? 0 : -ENOMEM;
+		for (p = group; p && !rc; p = p->next)
+			rc = sl_batch_append(all, p->b);
+	}
+	/* The changes, their records and the new heads land together, or none does. */
+	rc = rc ? rc : sl_catalog_commit(m->cat, all ? all : group->b);
+	sl_batch_free(all);
+	pthread_mutex_lock(&m->audit_lock);
+	m->audit_groups++;
+	if (rc) {
+		/* Put every chain end back, the latest record first. */
+		struct sl_audit_pending *rev = NULL, *n;
+
+		for (p = group; p; p = n) {
+			n = p->next;
+			p->next = rev;
+			rev = p;
+		}
+		for (p = rev; p; p = p->next)
+			if (p->chain && p->buf) {
+				p->chain->seq = p->old_seq;
+				memcpy(p->chain->hash, p->old_hash, 32);
+			}
+		group = NULL;
+		for (p = rev; p; p = n) {
+			n = p->next;
+			p->next = group;
+			group = p;
+		}
+		SL_ERR_RC(rc, "audit: a group of records not written");
+	}
+	for (p = group; p; p = p->next) {
+		p->rc = rc;
+		p->done = 1;
+	}
+	m->audit_leading = 0;
+	pthread_cond_broadcast(&m->audit_cond);
+}
+
+int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with)
+{
+	struct sl_audit_pending p = { .rec = rec, .b = with ? with : sl_batch_new() };
+	struct audit_cuts *cuts = malloc(sizeof(*cuts));
+
+	if (!p.b || !cuts) {
 		if (!with)
-			sl_batch_free(b);
+			sl_batch_free(p.b);
 		free(cuts);
 		return -ENOMEM;
 	}
@@ -367,42 +470,27 @@ int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch
 		rec->tenant_id = m->system_tenant;
 	audit_bound(rec, cuts);
 	pthread_mutex_lock(&m->audit_lock);
-	c = chain_get(m, rec->tenant_id, &finding);
-	if (!c) {
-		rc = -EIO;
-		goto out;
+	if (m->audit_queue_tail)
+		m->audit_queue_tail->next = &p;
+	else
+		m->audit_queue = &p;
+	m->audit_queue_tail = &p;
+	while (!p.done) {
+		if (!m->audit_leading && m->audit_queue)
+			audit_lead(m);
+		else
+			pthread_cond_wait(&m->audit_cond, &m->audit_lock);
 	}
-	memcpy(prev, c->hash, 32);
-	rec->seq = c->seq + 1;
-	rec->time_ms = sl_now_ms();
-	rec->prev_hash = (ProtobufCBinaryData){ 32, prev };
-	len = sluice__audit_record__get_packed_size(rec);
-	buf = malloc(len);
-	if (!buf)
-		goto out;
-	sluice__audit_record__pack(rec, buf);
-	record_key(&k, rec->tenant_id, rec->seq);
-	sl_batch_put(b, m->cat, SL_CF_AUDIT, k.b, k.len, buf, len);
-	sha256(buf, len, hash);
-	rc = head_put(m, b, rec->tenant_id, rec->seq, hash);
-	/* The change, its record and the new head land together, or none does. */
-	rc = rc ? rc : sl_catalog_commit(m->cat, b);
-	if (!rc) {
-		c->seq = rec->seq;
-		memcpy(c->hash, hash, 32);
-	} else {
-		SL_ERR("audit: record %llu of tenant %llx not written", (unsigned long long)rec->seq,
-		       (unsigned long long)rec->tenant_id);
-	}
-out:
 	pthread_mutex_unlock(&m->audit_lock);
+	if (p.rc)
+		SL_ERR("audit: record of tenant %llx not written", (unsigned long long)rec->tenant_id);
 	rec->prev_hash = (ProtobufCBinaryData){ 0, NULL };
 	audit_unbound(rec, cuts);
 	free(cuts);
-	free(buf);
+	free(p.buf);
 	if (!with)
-		sl_batch_free(b);
-	return rc;
+		sl_batch_free(p.b);
+	return p.rc;
 }
 
 /*
@@ -539,6 +627,9 @@ int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 		resp.chain_ok = a.chain_ok;
 		resp.last_seq = a.last_seq;
 		pthread_mutex_lock(&m->audit_lock);
+		/* Between groups, so that no commit lands between the two reads. */
+		while (m->audit_leading)
+			pthread_cond_wait(&m->audit_cond, &m->audit_lock);
 		resp.head_ok = head_check(m, tenant, &resp.head_seq);
 		pthread_mutex_unlock(&m->audit_lock);
 		rc = sl_reply_pack(r, &resp.base);

@@ -383,6 +383,43 @@ uint64_t sl_batch_alloc_id(struct sl_batch *b, struct sl_catalog *cat)
 	return id;
 }
 
+/*
+ * A WriteBatch's representation is a 12-byte header (u64 sequence, u32 count,
+ * little-endian) and its records; RocksDB's own WriteBatchInternal::Append
+ * joins batches this way. The C API has no append, so it is done here, and
+ * unit-catalog checks the result against RocksDB.
+ */
+int sl_batch_append(struct sl_batch *dst, const struct sl_batch *src)
+{
+	size_t dlen, slen;
+	const char *d = rocksdb_writebatch_data(dst->wb, &dlen);
+	const char *s = rocksdb_writebatch_data(src->wb, &slen);
+	uint32_t dn, sn;
+	char *rep;
+	rocksdb_writebatch_t *wb;
+
+	if (dlen < 12 || slen < 12)
+		return -EINVAL;
+	if (slen == 12)
+		return 0;
+	rep = malloc(dlen + slen - 12);
+	if (!rep)
+		return -ENOMEM;
+	memcpy(rep, d, dlen);
+	memcpy(rep + dlen, s + 12, slen - 12);
+	memcpy(&dn, d + 8, 4);
+	memcpy(&sn, s + 8, 4);
+	dn = htole32(le32toh(dn) + le32toh(sn));
+	memcpy(rep + 8, &dn, 4);
+	wb = rocksdb_writebatch_create_from(rep, dlen + slen - 12);
+	free(rep);
+	if (!wb)
+		return -ENOMEM;
+	rocksdb_writebatch_destroy(dst->wb);
+	dst->wb = wb;
+	return 0;
+}
+
 int sl_catalog_commit(struct sl_catalog *cat, struct sl_batch *b)
 {
 	char *err = NULL;

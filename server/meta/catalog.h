@@ -77,6 +77,9 @@ void sl_batch_delete(struct sl_batch *b, struct sl_catalog *cat, enum sl_cf cf, 
  * others were made.
  */
 uint64_t sl_batch_alloc_id(struct sl_batch *b, struct sl_catalog *cat);
+/* Adds src's operations after dst's (src is unchanged): one commit of dst then
+ * applies both atomically. 0, -ENOMEM or -EINVAL. */
+int sl_batch_append(struct sl_batch *dst, const struct sl_batch *src);
 /* Applies the batch atomically and durably (sync=1). */
 int sl_catalog_commit(struct sl_catalog *cat, struct sl_batch *b);
 

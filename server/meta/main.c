@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&m->mutate_lock, NULL);
 	pthread_mutex_init(&m->servers_lock, NULL);
 	pthread_mutex_init(&m->audit_lock, NULL);
+	pthread_cond_init(&m->audit_cond, NULL);
 	pthread_mutex_init(&m->authlog.lock, NULL);
 	pthread_mutex_init(&m->conns_lock, NULL);
 	m->listen_fd = -1;

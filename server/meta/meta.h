@@ -90,6 +90,11 @@ struct sl_meta {
 	pthread_mutex_t audit_lock;
 	struct sl_audit_chain *audit_chains; /* open addressing by tenant id */
 	size_t audit_chains_cap, audit_chains_n;
+	/* Group commit of audit records (audit.c), under audit_lock. */
+	pthread_cond_t audit_cond;            /* a group was committed */
+	struct sl_audit_pending *audit_queue, *audit_queue_tail;
+	int audit_leading;                    /* a group is being committed */
+	uint64_t audit_groups;                /* groups committed (tests, metrics) */
 	struct sl_authlog authlog;
 
 	pthread_t sweeper;
@@ -170,6 +175,8 @@ void sl_audit_close(struct sl_meta *m);
  * Adds rec (seq, time and prev_hash are filled in) to the batch `with` and
  * commits it, synced: a change and its audit record are one atomic write.
  * `with` NULL commits the record alone. The caller still frees `with`.
+ * Concurrent callers share one synced write (group commit); blocks until
+ * the caller's record is written or failed.
  */
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
 

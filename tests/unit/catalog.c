@@ -571,3 +571,25 @@ Test(catalog, data_survives_reopen)
 	test_expect_value(SL_CF_PRINCIPALS, "kAKID", "secret record");
 	test_expect_value(SL_CF_PRINCIPALS, "kAKID2", "second");
 }
+
+TestSuite(finding_15, .init = test_open, .fini = test_close);
+
+/* sl_batch_append joins RocksDB's batch representation by hand: check it. */
+Test(finding_15, appended_batches_commit_as_one)
+{
+	struct sl_batch *a = sl_batch_new(), *b = sl_batch_new(), *empty = sl_batch_new();
+
+	sl_batch_put(a, test_fx.cat, SL_CF_TENANTS, "ta", 2, "one", 3);
+	sl_batch_put(b, test_fx.cat, SL_CF_AUDIT, "ab", 2, "two", 3);
+	sl_batch_put(b, test_fx.cat, SL_CF_PRINCIPALS, "pb", 2, "three", 5);
+	sl_batch_delete(b, test_fx.cat, SL_CF_TENANTS, "gone", 4);
+	cr_assert_eq(sl_batch_append(a, b), 0);
+	cr_assert_eq(sl_batch_append(a, empty), 0);
+	cr_assert_eq(sl_catalog_commit(test_fx.cat, a), 0);
+	test_expect_value(SL_CF_TENANTS, "ta", "one");
+	test_expect_value(SL_CF_AUDIT, "ab", "two");
+	test_expect_value(SL_CF_PRINCIPALS, "pb", "three");
+	sl_batch_free(a);
+	sl_batch_free(b);
+	sl_batch_free(empty);
+}
