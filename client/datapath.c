@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "frame.h"
 #include "session_int.h"
 #include "sl_time.h"
@@ -229,6 +230,18 @@ int sl_plan_server(const Sluice__ObjectPlan *plan, uint32_t id)
 		if (plan->servers[i]->id == id)
 			return (int)i;
 	return -1;
+}
+
+/* Each data server verifies only the capability minted for it: servers[i]'s
+ * is server_caps[i]. */
+int sl_plan_caps_ok(const Sluice__ObjectPlan *plan)
+{
+	if (plan->n_server_caps != plan->n_servers)
+		return 0;
+	for (size_t i = 0; i < plan->n_server_caps; i++)
+		if (plan->server_caps[i].len != SL_CAP_LEN)
+			return 0;
+	return 1;
 }
 
 int sl_plan_addrs(sluice_session *s, const Sluice__ObjectPlan *plan, fi_addr_t *fi)

@@ -79,7 +79,7 @@ static void post_window(sluice_session *s, const Sluice__ObjectPlan *plan, const
 					x->state = SL_XFER_FREE;
 				return;
 			}
-			req.capability = plan->capability;
+			req.capability = plan->server_caps[at];
 			req.object_id = plan->object->id;
 			req.index = i;
 			req.length = sh->length;
@@ -187,7 +187,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	if (rc)
 		goto out;
 	if (!plan->object || plan->n_shards != plan->object->shard_count ||
-	    plan->capability.len != SL_CAP_LEN) {
+	    !sl_plan_caps_ok(plan)) {
 		rc = sl_sess_fail(s, -EPROTO, "malformed write plan");
 		goto out;
 	}

@@ -52,7 +52,7 @@ static int grant(sluice_reader *r)
 	if (rc)
 		return rc;
 	if (!plan->object || plan->n_shards != plan->object->shard_count ||
-	    plan->capability.len != SL_CAP_LEN) {
+	    !sl_plan_caps_ok(plan)) {
 		sluice__object_plan__free_unpacked(plan, NULL);
 		return sl_sess_fail(s, -EPROTO, "malformed grant");
 	}
@@ -208,7 +208,7 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			x = sl_xfer_get(s);
 			if (!x)
 				break; /* the pool is busy: this round takes what it holds */
-			req.capability = plan->capability;
+			req.capability = plan->server_caps[at];
 			req.object_id = plan->object->id;
 			req.index = p[i].shard;
 			req.offset = p[i].offset;

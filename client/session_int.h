@@ -116,5 +116,7 @@ int sl_server_suspect(const sluice_session *s, uint32_t id);
 int sl_plan_addrs(sluice_session *s, const Sluice__ObjectPlan *plan, fi_addr_t *fi);
 /* Index into plan->servers of server id, or -1. */
 int sl_plan_server(const Sluice__ObjectPlan *plan, uint32_t id);
+/* 1 when plan carries a capability of the right size for each of its servers. */
+int sl_plan_caps_ok(const Sluice__ObjectPlan *plan);
 
 #endif

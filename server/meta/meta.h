@@ -30,6 +30,8 @@ struct sl_meta_config {
 	uint32_t shard_size;
 	uint32_t replicas;
 	uint32_t pending_expiry_s;
+	uint32_t server_key_id;   /* --server-key: write that server's key file and exit */
+	char server_key_out[256];
 };
 
 struct sl_server_entry {
@@ -65,6 +67,8 @@ struct sl_authlog {
 /* Who sent a request, once its signature checked out. */
 struct sl_caller {
 	int is_server;
+	uint32_t server_id;   /* the data server whose own key signed (is_server) */
+	struct sl_keyring server_keys; /* that server's ring (is_server) */
 	Sluice__Principal *p; /* NULL for data servers */
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capability.h"
 #include "catalog.h"
 #include "cluster.h"
 #include "frame.h"
@@ -38,24 +39,23 @@ TestSuite(finding_04, .init = setup, .fini = teardown, .timeout = 180);
  * given timestamp, nonce and request id, on fd; returns the reply's err. The
  * same arguments give the very same bytes: a captured request.
  */
-static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
-		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_call_key(int fd, const char *key_id, const uint8_t secret[32], uint16_t type,
+			   const ProtobufCMessage *msg, uint64_t ts, const uint8_t nonce[16],
+			   uint64_t id)
 {
-	char key_id[64];
-	uint8_t secret[32], mac[32], *body, *env_buf, *reply = NULL;
+	uint8_t mac[32], *body, *env_buf, *reply = NULL;
 	Sluice__Signed env = SLUICE__SIGNED__INIT;
 	Sluice__Reply *r;
 	struct sl_frame_hdr h;
 	size_t blen, elen;
 	int err;
 
-	tc_cred_key(cred, key_id, secret);
 	blen = protobuf_c_message_get_packed_size(msg);
 	body = malloc(blen + 1);
 	cr_assert(body);
 	protobuf_c_message_pack(msg, body);
 	cr_assert_eq(sl_reqsign_mac(secret, 32, type, id, ts, nonce, key_id, body, blen, mac), 0);
-	env.key_id = key_id;
+	env.key_id = (char *)key_id;
 	env.timestamp_ms = ts;
 	env.nonce = (ProtobufCBinaryData){ 16, (uint8_t *)nonce };
 	env.mac = (ProtobufCBinaryData){ 32, mac };
@@ -74,6 +74,16 @@ static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCM
 	free(env_buf);
 	free(body);
 	return err;
+}
+
+static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
+		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+{
+	char key_id[64];
+	uint8_t secret[32];
+
+	tc_cred_key(cred, key_id, secret);
+	return signed_call_key(fd, key_id, secret, type, msg, ts, nonce, id);
 }
 
 /* A STAT of data/probe; see signed_call. */
@@ -474,4 +484,119 @@ Test(finding_12_ids, object_ids_do_not_count_another_tenants_objects)
 	cr_expect_neq(second, first + 1);
 	sluice_close(alice);
 	sluice_close(bob);
+}
+
+/* ---- finding 10: a data server's key is its own ----------------------------- */
+
+TestSuite(finding_10, .init = setup_one_server, .fini = teardown, .timeout = 180);
+
+/* Sends REGISTER of server `id` (or HEARTBEAT when heartbeat), signed as key_id with ring kr. */
+static int server_call(const char *key_id, const struct sl_keyring *kr, uint32_t id, int heartbeat)
+{
+	Sluice__RegisterReq reg = SLUICE__REGISTER_REQ__INIT;
+	Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
+	Sluice__DataServer srv = SLUICE__DATA_SERVER__INIT;
+	uint8_t nonce[16], challenge[16] = { 1 }, addr[16] = { 9 };
+	int fd = meta_connect(), rc;
+
+	srv.id = id;
+	srv.provider = (char *)"tcp;ofi_rxm";
+	srv.label = (char *)"impostor";
+	srv.fabric_addr = (ProtobufCBinaryData){ sizeof(addr), addr };
+	reg.server = &srv;
+	reg.challenge = (ProtobufCBinaryData){ 16, challenge };
+	hb.id = id;
+	hb.challenge = (ProtobufCBinaryData){ 16, challenge };
+	sl_random_bytes(nonce, sizeof(nonce));
+	rc = signed_call_key(fd, key_id, kr->server_key,
+			     heartbeat ? SL_RPC_HEARTBEAT : SL_RPC_REGISTER,
+			     heartbeat ? &hb.base : &reg.base, sl_now_ms(), nonce, 1);
+	close(fd);
+	return rc;
+}
+
+Test(finding_10, a_servers_key_registers_and_heartbeats_only_its_own_id)
+{
+	struct sl_keyring own, cluster;
+
+	cr_assert_eq(sl_keyring_load(&own, cl.server_key[0], 1), 0);
+	/* Server 1's key, naming itself, asking to be server 2 at its own address. */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 2, 0), -EPERM);
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 2, 1), -EPERM);
+	/* Server 1's key, claiming to be server 2's. */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "2", &own, 2, 0), -EACCES);
+	/* The shared data-server key of old, from the cluster key, opens nothing. */
+	cr_assert_eq(sl_keyring_load(&cluster, cl.cluster_key, 1), 0);
+	cr_expect_eq(server_call("@data-server", &cluster, 2, 0), -EACCES);
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "2", &cluster, 2, 0), -EACCES);
+	/* Its own id with its own key still works (the harness's server is id 1). */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 1, 1), 0);
+	tc_wait_servers_up(&cl, 1);
+}
+
+Test(finding_10, plans_carry_a_capability_per_server_under_its_key)
+{
+	char cred[400];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sl_keyring own, cluster;
+	Sluice__ObjectPlan *plan;
+	struct sl_cap cap;
+	const char *why;
+
+	ns_create(alice, "d");
+	cr_assert_eq(sluice_put(alice, "d", "x", "bytes", 5, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+	sluice_close(alice);
+
+	/* A grant's plan: read it on the wire to see its capabilities. */
+	{
+		Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+		char key_id[64];
+		uint8_t secret[32], nonce[16], mac[32], *body, *env_buf, *reply = NULL;
+		Sluice__Signed env = SLUICE__SIGNED__INIT;
+		Sluice__Reply *r;
+		struct sl_frame_hdr h;
+		size_t blen, elen;
+		int fd = meta_connect();
+
+		req.ns = (char *)"d";
+		req.name = (char *)"x";
+		req.purpose = (char *)"inference";
+		tc_cred_key(cred, key_id, secret);
+		blen = sluice__grant_req__get_packed_size(&req);
+		body = malloc(blen);
+		sluice__grant_req__pack(&req, body);
+		sl_random_bytes(nonce, sizeof(nonce));
+		env.key_id = key_id;
+		env.timestamp_ms = sl_now_ms();
+		cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_GRANT, 5, env.timestamp_ms, nonce,
+					    key_id, body, blen, mac), 0);
+		env.nonce = (ProtobufCBinaryData){ 16, nonce };
+		env.mac = (ProtobufCBinaryData){ 32, mac };
+		env.body = (ProtobufCBinaryData){ blen, body };
+		elen = sluice__signed__get_packed_size(&env);
+		env_buf = malloc(elen);
+		sluice__signed__pack(&env, env_buf);
+		cr_assert_eq(sl_frame_send(fd, SL_RPC_GRANT, 5, env_buf, elen, sl_mono_ms() + 5000), 0);
+		cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
+		r = sluice__reply__unpack(NULL, h.length, reply);
+		cr_assert(r && r->err == 0, "grant failed");
+		plan = sluice__object_plan__unpack(NULL, r->body.len, r->body.data);
+		cr_assert(plan);
+		sluice__reply__free_unpacked(r, NULL);
+		free(reply);
+		free(env_buf);
+		free(body);
+		close(fd);
+	}
+	cr_assert_eq(plan->n_servers, 1);
+	cr_assert_eq(plan->n_server_caps, 1);
+	cr_assert_eq(sl_keyring_load(&own, cl.server_key[plan->servers[0]->id - 1], 1), 0);
+	cr_assert_eq(sl_keyring_load(&cluster, cl.cluster_key, 1), 0);
+	cr_expect_eq(sl_cap_verify(plan->server_caps[0].data, plan->server_caps[0].len, &own,
+				   sl_now_ms(), &cap, &why), 0, "its server refuses it");
+	cr_expect_neq(sl_cap_verify(plan->server_caps[0].data, plan->server_caps[0].len, &cluster,
+				    sl_now_ms(), &cap, &why), 0,
+		      "a capability verifies under the cluster key");
+	sluice__object_plan__free_unpacked(plan, NULL);
 }
