@@ -61,6 +61,7 @@ struct sl_authlog {
 	uint64_t since_ms;   /* first refusal counted; 0: none */
 	uint64_t unlisted;   /* refusals past SL_AUTHLOG_MAX rows */
 	size_t n;
+	size_t n_unknown;    /* rows of key ids that name no principal */
 	struct sl_authlog_row rows[SL_AUTHLOG_MAX];
 };
 

@@ -355,14 +355,12 @@ Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
 	cr_expect_eq(found, 1, "the refused request left no trace in its tenant's audit log");
 }
 
-Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+/* Sends count STATs signed by made-up key ids; each is refused. */
+static void flood_unknown_keys(int count)
 {
-	sluice_session *admin;
-	struct sluice_audit_record *list;
-	size_t n;
-	int refused = 0, fd = meta_connect();
+	int fd = meta_connect();
 
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < count; i++) {
 		char bad[600];
 		uint8_t nonce[16];
 		FILE *f;
@@ -377,6 +375,46 @@ Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
 		cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
 	}
 	close(fd);
+}
+
+Test(finding_11, a_flood_of_made_up_keys_does_not_hide_a_tenants_refusal)
+{
+	char cred[400], key_id[64];
+	uint8_t secret[32], nonce[16];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sluice_audit_record *list;
+	size_t n;
+	int found = 0, fd;
+
+	flood_unknown_keys(400);
+	/* A replay of alice's request: refused, and her tenant must see it. */
+	tc_cred_key(cred, key_id, secret);
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	{
+		uint64_t ts = sl_now_ms();
+
+		cr_assert_neq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
+		cr_assert_eq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
+	}
+	close(fd);
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(list[i].event, "auth.refused") == 0 &&
+			 strcmp(list[i].object, key_id) == 0 && strstr(list[i].reason, "replay");
+	sluice_audit_free(list, n);
+	sluice_close(alice);
+	cr_expect_eq(found, 1, "a flood of made-up keys hid a refusal of the tenant's own key");
+}
+
+Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+{
+	sluice_session *admin;
+	struct sluice_audit_record *list;
+	size_t n;
+	int refused = 0;
+
+	flood_unknown_keys(2000);
 	admin = tc_admin(&cl);
 	cr_assert_eq(sluice_audit_list(admin, 0, 1000, &list, &n, NULL, NULL), 0);
 	for (size_t i = 0; i < n; i++)
