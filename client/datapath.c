@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "frame.h"
 #include "plan.h"
 #include "session_int.h"

@@ -157,9 +157,14 @@ int sl_plan_check(const Sluice__ObjectPlan *plan, enum sl_plan_use use, char *wh
 		return rc;
 	if (use == SL_PLAN_READ && o->sha256.len != 32)
 		return bad(why, why_len, "no object SHA-256");
-	if (use == SL_PLAN_STAT ? plan->capability.len != 0 && plan->capability.len != SL_CAP_LEN
-				: plan->capability.len != SL_CAP_LEN)
-		return bad(why, why_len, "capability of %zu bytes", plan->capability.len);
+	/* Each data server verifies only the capability minted for it: servers[i]'s is
+	 * server_caps[i]. A stat carries none. */
+	if (use == SL_PLAN_STAT ? plan->n_server_caps != 0 : plan->n_server_caps != plan->n_servers)
+		return bad(why, why_len, "%zu capabilities for %zu servers", plan->n_server_caps,
+			   plan->n_servers);
+	for (size_t i = 0; i < plan->n_server_caps; i++)
+		if (plan->server_caps[i].len != SL_CAP_LEN)
+			return bad(why, why_len, "capability of %zu bytes", plan->server_caps[i].len);
 	/* A stat may withhold the shards (from a principal that may not read). */
 	if (plan->n_shards != o->shard_count && !(use == SL_PLAN_STAT && plan->n_shards == 0))
 		return bad(why, why_len, "%zu shards listed of %u", plan->n_shards,

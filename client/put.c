@@ -80,7 +80,7 @@ static void post_window(sluice_session *s, const Sluice__ObjectPlan *plan, const
 					x->state = SL_XFER_FREE;
 				return;
 			}
-			req.capability = plan->capability;
+			req.capability = plan->server_caps[at];
 			req.object_id = plan->object->id;
 			req.index = i;
 			req.length = sh->length;

@@ -211,7 +211,7 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			x = sl_xfer_get(s);
 			if (!x)
 				break; /* the pool is busy: this round takes what it holds */
-			req.capability = plan->capability;
+			req.capability = plan->server_caps[at];
 			req.object_id = plan->object->id;
 			req.index = p[i].shard;
 			req.offset = p[i].offset;

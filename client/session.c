@@ -571,8 +571,8 @@ int sluice_whoami(sluice_session *s, char **tenant, char **principal)
 	return rc;
 }
 
-int sluice_audit_page_read(sluice_session *s, uint64_t after_seq, uint32_t limit,
-			   struct sluice_audit_page *page)
+int sluice_audit_page_read(sluice_session *s, const char *tenant, uint64_t after_seq,
+			   uint32_t limit, struct sluice_audit_page *page)
 {
 	Sluice__AuditListReq req = SLUICE__AUDIT_LIST_REQ__INIT;
 	Sluice__AuditListResp *resp = NULL;
@@ -581,6 +581,7 @@ int sluice_audit_page_read(sluice_session *s, uint64_t after_seq, uint32_t limit
 	int rc;
 
 	memset(page, 0, sizeof(*page));
+	req.tenant = (char *)(tenant ? tenant : "");
 	req.after_seq = after_seq;
 	req.limit = limit;
 	rc = sl_sess_call(s, SL_RPC_AUDIT_LIST, &req.base, &sluice__audit_list_resp__descriptor,
@@ -628,7 +629,7 @@ int sluice_audit_list(sluice_session *s, uint64_t after_seq, uint32_t limit,
 		      struct sluice_audit_record **out, size_t *n, int *chain_ok, int *truncated)
 {
 	struct sluice_audit_page page;
-	int rc = sluice_audit_page_read(s, after_seq, limit, &page);
+	int rc = sluice_audit_page_read(s, NULL, after_seq, limit, &page);
 
 	*out = page.records;
 	*n = page.n;

@@ -194,8 +194,8 @@ struct sluice_audit_record {
 	char *reason;
 };
 /*
- * Reads the audit log after sequence number after_seq, at most limit records
- * (0: 100). A tenant's admins see their tenant's records, cluster admins all.
+ * Reads the caller's tenant's audit log after sequence number after_seq, at
+ * most limit records (0: 100). Needs the admin role.
  * *chain_ok says whether every record read links to the one before it (a
  * deleted, edited or reordered record breaks the chain); *truncated that
  * more follow. Free with sluice_audit_free.
@@ -216,11 +216,12 @@ struct sluice_audit_page {
 /*
  * Like sluice_audit_list, and says whether the log's tail is intact: a log
  * whose last records were removed no longer ends where its signed head says
- * (head_ok 0; sluice_audit_list then reports chain_ok 0). Free with
- * sluice_audit_page_free.
+ * (head_ok 0; sluice_audit_list then reports chain_ok 0). Each tenant has its
+ * own log, numbered 1, 2, 3...; tenant names the log to read (cluster admins
+ * only; NULL: the caller's tenant's). Free with sluice_audit_page_free.
  */
-int sluice_audit_page_read(sluice_session *s, uint64_t after_seq, uint32_t limit,
-			   struct sluice_audit_page *page);
+int sluice_audit_page_read(sluice_session *s, const char *tenant, uint64_t after_seq,
+			   uint32_t limit, struct sluice_audit_page *page);
 void sluice_audit_page_free(struct sluice_audit_page *page);
 
 /* Who the session is: tenant and principal names (free both). */

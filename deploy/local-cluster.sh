@@ -62,13 +62,18 @@ EOF
     exit 1
   fi
   for ((i = 1; i <= n; i++)); do
+    # Each data server gets its own key, derived from the cluster key for its id.
+    if [ ! -f "$dir/data$i.key" ]; then
+      "$build/server/meta/sluice-meta" --cluster-key "$dir/meta/cluster.key" \
+        --server-key "$i" --out "$dir/data$i.key"
+    fi
     cat > "$dir/data$i.ini" <<EOF
 ; sluice-data configuration of the local cluster
 [data]
 id = $i
 meta = $meta_addr
 data-dir = $dir/data$i
-cluster-key = $dir/meta/cluster.key
+server-key = $dir/data$i.key
 provider = tcp;ofi_rxm
 fabric-addr = 127.0.0.1
 label = local-$i

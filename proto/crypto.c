@@ -118,6 +118,7 @@ int sl_keyring_init(struct sl_keyring *kr, const uint8_t secret[SL_KEY_LEN], uin
 	int rc;
 
 	memset(kr, 0, sizeof(*kr));
+	memcpy(kr->root, secret, SL_KEY_LEN);
 	kr->cap_gen = gen ? gen : 1;
 	snprintf(info, sizeof(info), "capability gen %u", kr->cap_gen);
 	rc = sl_hkdf_sha256(secret, SL_KEY_LEN, info, kr->cap_key);
@@ -154,25 +155,94 @@ int sl_keyring_load(struct sl_keyring *kr, const char *path, uint32_t gen)
 	return rc;
 }
 
-int sl_keyring_create_file(const char *path)
+/* Writes secret as 64 hex digits to a new file (O_EXCL, 0600). */
+static int secret_file_create(const uint8_t secret[SL_KEY_LEN], const char *path)
 {
-	uint8_t secret[SL_KEY_LEN];
 	char text[2 * SL_KEY_LEN + 2];
 	int fd, rc;
 
-	rc = sl_random_bytes(secret, sizeof(secret));
-	if (rc)
-		return rc;
-	sl_hex_encode(secret, sizeof(secret), text);
-	OPENSSL_cleanse(secret, sizeof(secret));
+	sl_hex_encode(secret, SL_KEY_LEN, text);
 	strcat(text, "\n");
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		rc = -errno;
+		OPENSSL_cleanse(text, sizeof(text));
+		return rc;
+	}
 	rc = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -EIO;
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	OPENSSL_cleanse(text, sizeof(text));
 	return rc;
+}
+
+int sl_keyring_create_file(const char *path)
+{
+	uint8_t secret[SL_KEY_LEN];
+	int rc = sl_random_bytes(secret, sizeof(secret));
+
+	rc = rc ? rc : secret_file_create(secret, path);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+/* Data server id's secret: HKDF of the cluster secret with the id. */
+static int server_secret(const struct sl_keyring *cluster, uint32_t id, uint8_t out[SL_KEY_LEN])
+{
+	char info[64];
+
+	if (!id)
+		return -EINVAL;
+	snprintf(info, sizeof(info), "data server %u", id);
+	return sl_hkdf_sha256(cluster->root, SL_KEY_LEN, info, out);
+}
+
+int sl_keyring_for_server(const struct sl_keyring *cluster, uint32_t id, struct sl_keyring *out)
+{
+	uint8_t secret[SL_KEY_LEN];
+	int rc = server_secret(cluster, id, secret);
+
+	rc = rc ? rc : sl_keyring_init(out, secret, cluster->cap_gen);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+int sl_keyring_server_file(const struct sl_keyring *cluster, uint32_t id, const char *path)
+{
+	uint8_t secret[SL_KEY_LEN];
+	int rc = server_secret(cluster, id, secret);
+
+	rc = rc ? rc : secret_file_create(secret, path);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+int sl_server_key_id_parse(const char *key_id, uint32_t *id)
+{
+	size_t pl = strlen(SL_SERVER_KEY_ID);
+	unsigned long long v = 0;
+	const char *p;
+
+	if (strncmp(key_id, SL_SERVER_KEY_ID, pl) != 0 || !key_id[pl])
+		return -EINVAL;
+	/* Digits only, no sign or leading zero: one id, one spelling. */
+	for (p = key_id + pl; *p; p++) {
+		if (*p < '0' || *p > '9' || (p == key_id + pl && *p == '0') || p - (key_id + pl) >= 10)
+			return -EINVAL;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+int sl_server_reply_mac(const struct sl_keyring *server, const uint8_t challenge[16],
+			const uint8_t *body, size_t len, uint8_t mac[SL_MAC_LEN])
+{
+	struct iovec iov[3] = { { (void *)"SLSR1", 5 }, { (void *)challenge, 16 },
+				{ (void *)body, len } };
+
+	return sl_hmac_sha256(server->server_key, SL_KEY_LEN, iov, 3, mac);
 }

@@ -24,10 +24,16 @@ void sl_hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 int sl_hex_decode(const char *in, uint8_t *out, size_t out_len);
 
 /*
- * Cluster secret shared by sluice-meta and every sluice-data (a file holding
- * 64 hex digits, mode 0600). Capability keys and the data servers' request key
- * are derived from it with HKDF, one capability key per generation; the
- * current and the previous generation are accepted so keys can roll.
+ * Keys. sluice-meta holds the cluster secret (a file of 64 hex digits, mode
+ * 0600); each data server holds only its own server secret, derived from the
+ * cluster secret and its id (sl_keyring_for_server; `sluice-meta
+ * --server-key ID --out FILE` writes it in the same file format). A ring is
+ * derived from either with HKDF the same way: capability keys, one per
+ * generation (the current and the previous are accepted so keys can roll),
+ * the key that signs the data server's requests and its replies, and the
+ * audit key (used by sluice-meta only). So a data server can verify
+ * capabilities minted for it and sign as itself, and nothing more: not mint
+ * for another server, not sign as one.
  */
 struct sl_keyring {
 	uint32_t cap_gen;
@@ -35,6 +41,7 @@ struct sl_keyring {
 	uint8_t cap_key_prev[SL_KEY_LEN]; /* generation cap_gen - 1 */
 	uint8_t server_key[SL_KEY_LEN];   /* signs data-server -> meta requests */
 	uint8_t audit_key[SL_KEY_LEN];    /* signs audit chain heads (sluice-meta only) */
+	uint8_t root[SL_KEY_LEN];         /* the secret the ring was derived from */
 };
 
 /* Derives every key of the ring from a 32-byte cluster secret. */
@@ -44,7 +51,23 @@ int sl_keyring_load(struct sl_keyring *kr, const char *path, uint32_t gen);
 /* Creates a new secret file (O_EXCL, 0600); -EEXIST when it is already there. */
 int sl_keyring_create_file(const char *path);
 
-/* The key id data servers sign their requests to sluice-meta with. */
-#define SL_SERVER_KEY_ID "@data-server"
+/* The ring of data server `id`, from the cluster's ring (its root is the cluster secret). */
+int sl_keyring_for_server(const struct sl_keyring *cluster, uint32_t id, struct sl_keyring *out);
+/* Writes data server id's secret to a new file (O_EXCL, 0600); -EEXIST when it is there. */
+int sl_keyring_server_file(const struct sl_keyring *cluster, uint32_t id, const char *path);
+
+/* Data servers sign their requests with the key id SL_SERVER_KEY_ID "<id>". */
+#define SL_SERVER_KEY_ID "@data-server/"
+/* Parses a data server's key id; -EINVAL when key_id is not one. */
+int sl_server_key_id_parse(const char *key_id, uint32_t *id);
+
+/*
+ * The MAC sluice-meta puts on its replies to a data server's REGISTER and
+ * HEARTBEAT: HMAC-SHA256(server_key, "SLSR1" | challenge (16 bytes, from the
+ * request) | the packed reply with its mac field empty), so a reply cannot be
+ * forged, nor replayed to another request.
+ */
+int sl_server_reply_mac(const struct sl_keyring *server, const uint8_t challenge[16],
+			const uint8_t *body, size_t len, uint8_t mac[SL_MAC_LEN]);
 
 #endif

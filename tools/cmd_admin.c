@@ -338,7 +338,7 @@ int cmd_audit(struct cli *c)
 		printf("{\"records\":[");
 	/* Replies are paged by size too: read on until `want` records are shown. */
 	do {
-		rc = sluice_audit_page_read(c->s, after, want - shown, &page);
+		rc = sluice_audit_page_read(c->s, c->tenant, after, want - shown, &page);
 		if (rc) {
 			if (c->json)
 				printf("]}\n");

@@ -60,11 +60,12 @@ static const struct command commands[] = {
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
 	{ "audit", cmd_audit,
-	  "sluice audit [--after SEQ] [--limit N] [--json]\n\n"
+	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n\n"
 	  "The audit log: every read decision (allowed and denied, with the rule that\n"
-	  "decided), every put, tag change, creation and abandoned ingest. A tenant's\n"
-	  "admins see their tenant's records, cluster admins all. Also checks the hash\n"
-	  "chain of the records read; exits 1 when it is broken. Needs the admin role." },
+	  "decided), every put, tag change, creation, abandoned ingest and refused\n"
+	  "authentication. Each tenant has its own log; cluster admins may name one\n"
+	  "with --tenant. Also checks the hash chain of the records read and the signed\n"
+	  "head of the log; exits 1 when either is broken. Needs the admin role." },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

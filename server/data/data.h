@@ -22,7 +22,7 @@ struct sl_data_config {
 	uint32_t id;
 	char meta[256];
 	char data_dir[256];
-	char cluster_key[256];
+	char server_key[256];
 	char provider[64];
 	char fabric_addr[128];
 	char fabric_port[16];

@@ -5,8 +5,15 @@
  * reports them deleted. When sluice-meta does not know us (it restarted with
  * a fresh registry), register again. A sluice-meta that is down is retried
  * quietly; serving goes on meanwhile.
+ *
+ * Requests are signed with this server's own key (key id
+ * "@data-server/<id>"), and every reply is checked against the MAC
+ * sluice-meta puts on it over the request's random challenge before
+ * anything in it is acted on: a forged or replayed reply deletes nothing.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
@@ -15,13 +22,46 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
+/* Checks reply's mac (field mac, cleared here) against challenge: 0 or -EBADMSG. */
+static int reply_check(struct sl_data *d, const uint8_t challenge[16], ProtobufCMessage *reply,
+		       ProtobufCBinaryData *mac_field)
+{
+	ProtobufCBinaryData got = *mac_field;
+	uint8_t want[SL_MAC_LEN], *buf;
+	size_t len;
+	int rc = -EBADMSG;
+
+	*mac_field = (ProtobufCBinaryData){ 0, NULL };
+	len = protobuf_c_message_get_packed_size(reply);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	protobuf_c_message_pack(reply, buf);
+	if (got.len == SL_MAC_LEN && sl_server_reply_mac(&d->keys, challenge, buf, len, want) == 0 &&
+	    sl_mac_equal(want, got.data, SL_MAC_LEN))
+		rc = 0;
+	free(buf);
+out:
+	*mac_field = got; /* freed with the reply */
+	if (rc == -EBADMSG)
+		SL_ERR("metadata server reply with a bad signature: ignored");
+	return rc;
+}
+
 static int do_register(struct sl_data *d, struct sl_rpc_client *c, uint32_t *hb_ms)
 {
 	Sluice__RegisterReq req = SLUICE__REGISTER_REQ__INIT;
 	Sluice__DataServer s = SLUICE__DATA_SERVER__INIT;
 	Sluice__RegisterResp *resp = NULL;
+	uint8_t challenge[16];
 	int rc;
 
+	rc = sl_random_bytes(challenge, sizeof(challenge));
+	if (rc)
+		return rc;
+	req.challenge = (ProtobufCBinaryData){ sizeof(challenge), challenge };
 	s.id = d->cfg.id;
 	s.provider = d->cfg.provider;
 	s.label = d->cfg.label;
@@ -31,8 +71,12 @@ static int do_register(struct sl_data *d, struct sl_rpc_client *c, uint32_t *hb_
 			 (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
-	*hb_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 1000;
+	rc = reply_check(d, challenge, &resp->base, &resp->mac);
+	if (!rc)
+		*hb_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 1000;
 	sluice__register_resp__free_unpacked(resp, NULL);
+	if (rc)
+		return rc;
 	SL_INFO("registered with %s as data server %u", d->cfg.meta, d->cfg.id);
 	return 0;
 }
@@ -66,8 +110,13 @@ static int heartbeat(struct sl_data *d, struct sl_rpc_client *c, Sluice__ShardRe
 	Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
 	Sluice__HeartbeatResp *resp = NULL;
 	Sluice__ShardRef *ptrs[SL_DATA_MAX_ACKS];
+	uint8_t challenge[16];
 	int rc;
 
+	rc = sl_random_bytes(challenge, sizeof(challenge));
+	if (rc)
+		return rc;
+	hb.challenge = (ProtobufCBinaryData){ sizeof(challenge), challenge };
 	hb.id = d->cfg.id;
 	for (size_t i = 0; i < *n_acks; i++)
 		ptrs[i] = &acks[i];
@@ -77,10 +126,14 @@ static int heartbeat(struct sl_data *d, struct sl_rpc_client *c, Sluice__ShardRe
 			 (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
-	*n_acks = 0; /* reported */
-	do_drops(d, resp, acks, n_acks);
+	/* Only a reply sluice-meta signed for this request orders deletions. */
+	rc = reply_check(d, challenge, &resp->base, &resp->mac);
+	if (!rc) {
+		*n_acks = 0; /* reported */
+		do_drops(d, resp, acks, n_acks);
+	}
 	sluice__heartbeat_resp__free_unpacked(resp, NULL);
-	return 0;
+	return rc;
 }
 
 static void *hb_main(void *arg)
@@ -91,8 +144,10 @@ static void *hb_main(void *arg)
 	size_t n_acks = 0;
 	uint32_t hb_ms = 1000;
 	int registered = 0, warned = 0;
+	char key_id[32];
 
-	sl_rpc_client_init(&c, d->cfg.meta, SL_SERVER_KEY_ID, d->keys.server_key, 3000);
+	snprintf(key_id, sizeof(key_id), SL_SERVER_KEY_ID "%u", d->cfg.id);
+	sl_rpc_client_init(&c, d->cfg.meta, key_id, d->keys.server_key, 3000);
 	while (!d->stopping) {
 		int rc;
 

@@ -73,8 +73,9 @@ int main(int argc, char **argv)
 		  "address of sluice-meta"),
 		SL_OPT_STRING("data-dir", "SLUICE_DATA_DIR", cfg->data_dir, "./sluice-data",
 		  "folder for shard files"),
-		SL_OPT_STRING("cluster-key", "SLUICE_CLUSTER_KEY", cfg->cluster_key, "",
-		  "file with the cluster secret, the same as sluice-meta's (required)"),
+		SL_OPT_STRING("server-key", "SLUICE_SERVER_KEY", cfg->server_key, "",
+		  "file with this server's own secret, made for its id by "
+		  "'sluice-meta --server-key ID --out FILE' (required)"),
 		SL_OPT_STRING("provider", "SLUICE_PROVIDER", cfg->provider, "tcp;ofi_rxm",
 		  "libfabric provider: tcp;ofi_rxm, verbs;ofi_rxm, shm"),
 		SL_OPT_STRING("fabric-addr", "SLUICE_FABRIC_ADDR", cfg->fabric_addr, "127.0.0.1",
@@ -100,16 +101,16 @@ int main(int argc, char **argv)
 	}
 	level = sl_log_level_parse(cfg->log_level);
 	sl_log_init("sluice-data", level < 0 ? SL_LOG_INFO : level);
-	if (!cfg->cluster_key[0] || !cfg->slots || cfg->slots > 256 || cfg->max_shard < 4096 ||
+	if (!cfg->server_key[0] || !cfg->slots || cfg->slots > 256 || cfg->max_shard < 4096 ||
 	    cfg->max_shard > SL_SHARD_MAX) {
-		SL_ERR("bad configuration: --cluster-key is required; slots 1..256; "
+		SL_ERR("bad configuration: --server-key is required; slots 1..256; "
 		       "max-shard 4096..16777216");
 		free(d);
 		return 2;
 	}
-	rc = sl_keyring_load(&d->keys, cfg->cluster_key, 1);
+	rc = sl_keyring_load(&d->keys, cfg->server_key, 1);
 	if (rc) {
-		SL_ERR_RC(rc, "reading cluster key %s", cfg->cluster_key);
+		SL_ERR_RC(rc, "reading server key %s", cfg->server_key);
 		goto out;
 	}
 	rc = sl_shardstore_init(&d->store, cfg->data_dir);

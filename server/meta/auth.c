@@ -39,8 +39,12 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 	why = "timestamp outside the allowed skew";
 	if (env->timestamp_ms + SL_REQ_SKEW_MS < now || env->timestamp_ms > now + SL_REQ_SKEW_MS)
 		goto refuse;
-	if (strcmp(env->key_id, SL_SERVER_KEY_ID) == 0) {
-		secret = m->keys.server_key;
+	if (sl_server_key_id_parse(env->key_id, &caller->server_id) == 0) {
+		/* A data server signs with its own key: the key id names which. */
+		why = "cannot derive the data server's key";
+		if (sl_keyring_for_server(&m->keys, caller->server_id, &caller->server_keys))
+			goto refuse;
+		secret = caller->server_keys.server_key;
 		secret_len = SL_KEY_LEN;
 		caller->is_server = 1;
 	} else {
@@ -79,6 +83,7 @@ refuse:
 		sluice__principal__free_unpacked(p, NULL);
 	if (env)
 		sluice__signed__free_unpacked(env, NULL);
+	memset(caller, 0, sizeof(*caller));
 	/* Overload is the one refusal worth telling apart: the caller may retry. */
 	return rc == -EBUSY ? -EBUSY : -EACCES;
 }

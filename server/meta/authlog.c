@@ -2,7 +2,8 @@
  * Authentication refusals in the audit log, aggregated so that a flood of
  * bad requests cannot turn into a flood of synced writes: refusals are
  * counted in memory per (tenant, key id, reason), at most SL_AUTHLOG_MAX
- * rows (the rest only counted), and written as one record per row at most
+ * rows, half of them at most for key ids that name no principal (the rest
+ * only counted), and written as one record per row at most
  * once per SL_AUTHLOG_INTERVAL_MS, before any audit read, and at shutdown.
  * A refusal for a key id that names a principal goes to that principal's
  * tenant; any other to the system tenant.
@@ -29,7 +30,10 @@ void sl_authlog_note(struct sl_meta *m, uint64_t tenant, uint64_t principal, con
 		if (l->rows[i].tenant == tenant && strcmp(l->rows[i].key_id, key_id) == 0 &&
 		    strcmp(l->rows[i].why, why) == 0)
 			row = &l->rows[i];
-	if (!row && l->n < SL_AUTHLOG_MAX) {
+	/* Unknown key ids may fill half the rows only: a flood of made-up keys
+	 * must not crowd out the refusals a tenant should see. */
+	if (!row && l->n < SL_AUTHLOG_MAX && (tenant || l->n_unknown < SL_AUTHLOG_MAX / 2)) {
+		l->n_unknown += !tenant;
 		row = &l->rows[l->n++];
 		memset(row, 0, sizeof(*row));
 		row->tenant = tenant;
@@ -64,6 +68,7 @@ int sl_authlog_flush(struct sl_meta *m)
 	unlisted = l->unlisted;
 	since = l->since_ms;
 	l->n = 0;
+	l->n_unknown = 0;
 	l->unlisted = 0;
 	l->since_ms = 0;
 	pthread_mutex_unlock(&l->lock);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "sl_log.h"
 
 static const char *const cf_names[SL_CF_COUNT] = {
@@ -19,6 +20,7 @@ static const char *const cf_names[SL_CF_COUNT] = {
 };
 
 static const char next_id_key[] = "next_id";
+static const char id_key_key[] = "id_key";
 
 struct sl_catalog {
 	rocksdb_t *db;
@@ -30,6 +32,7 @@ struct sl_catalog {
 	rocksdb_column_family_handle_t *cf[SL_CF_COUNT];
 	pthread_mutex_t id_lock;
 	uint64_t next_id;
+	uint8_t id_key[SL_KEY_LEN]; /* keys the permutation that makes ids opaque */
 };
 
 struct sl_batch {
@@ -44,6 +47,33 @@ static int rocks_err(char **err, const char *what)
 	rocksdb_free(*err);
 	*err = NULL;
 	return -EIO;
+}
+
+/* Reads the id permutation's key, drawing and storing one in a new catalog. */
+static int id_key_load(struct sl_catalog *cat)
+{
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	int rc = sl_catalog_get_raw(cat, SL_CF_DEFAULT, id_key_key, sizeof(id_key_key) - 1, &val,
+				    &vlen);
+
+	if (rc == 0 && vlen == SL_KEY_LEN)
+		memcpy(cat->id_key, val, SL_KEY_LEN);
+	else if (rc == 0)
+		rc = -EIO;
+	free(val);
+	if (rc == -ENOENT) {
+		struct sl_batch *b = sl_batch_new();
+
+		rc = b ? sl_random_bytes(cat->id_key, SL_KEY_LEN) : -ENOMEM;
+		if (!rc) {
+			sl_batch_put(b, cat, SL_CF_DEFAULT, id_key_key, sizeof(id_key_key) - 1,
+				     cat->id_key, SL_KEY_LEN);
+			rc = sl_catalog_commit(cat, b);
+		}
+		sl_batch_free(b);
+	}
+	return rc;
 }
 
 int sl_catalog_open(const char *dir, struct sl_catalog **out)
@@ -100,6 +130,9 @@ int sl_catalog_open(const char *dir, struct sl_catalog **out)
 		goto err;
 	}
 	free(val);
+	rc = id_key_load(cat);
+	if (rc)
+		goto err;
 	*out = cat;
 	return 0;
 err:
@@ -209,12 +242,34 @@ int sl_catalog_scan(struct sl_catalog *cat, enum sl_cf cf, const void *prefix, s
 int sl_catalog_last(struct sl_catalog *cat, enum sl_cf cf, uint8_t **key, size_t *klen,
 		    uint8_t **val, size_t *vlen)
 {
+	return sl_catalog_last_prefix(cat, cf, NULL, 0, key, klen, val, vlen);
+}
+
+int sl_catalog_last_prefix(struct sl_catalog *cat, enum sl_cf cf, const void *prefix, size_t plen,
+			   uint8_t **key, size_t *klen, uint8_t **val, size_t *vlen)
+{
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(cat->db, cat->ropts, cat->cf[cf]);
-	char *err = NULL;
+	char *err = NULL, bound[64];
 	int rc = -ENOENT;
 
-	rocksdb_iter_seek_to_last(it);
+	if (plen > sizeof(bound) - 16) {
+		rocksdb_iter_destroy(it);
+		return -EINVAL;
+	}
+	if (plen) {
+		/* The last key at or below prefix + 0xff...: the prefix's last key, if any. */
+		memcpy(bound, prefix, plen);
+		memset(bound + plen, 0xff, 16);
+		rocksdb_iter_seek_for_prev(it, bound, plen + 16);
+	} else {
+		rocksdb_iter_seek_to_last(it);
+	}
 	if (rocksdb_iter_valid(it)) {
+		size_t kl0;
+		const char *k0 = rocksdb_iter_key(it, &kl0);
+
+		if (plen && (kl0 < plen || memcmp(k0, prefix, plen) != 0))
+			goto done;
 		const char *k = rocksdb_iter_key(it, klen);
 		const char *v = rocksdb_iter_value(it, vlen);
 
@@ -230,6 +285,7 @@ int sl_catalog_last(struct sl_catalog *cat, enum sl_cf cf, uint8_t **key, size_t
 			rc = -ENOMEM;
 		}
 	}
+done:
 	rocksdb_iter_get_error(it, &err);
 	rocksdb_iter_destroy(it);
 	if (err) {
@@ -285,16 +341,83 @@ void sl_batch_delete(struct sl_batch *b, struct sl_catalog *cat, enum sl_cf cf, 
 	rocksdb_writebatch_delete_cf(b->wb, cat->cf[cf], key, klen);
 }
 
+/*
+ * A keyed permutation of 64-bit numbers: a 4-round Feistel network over two
+ * 32-bit halves with HMAC-SHA256 as its round function. Applied to the id
+ * counter it gives ids that are unique (it is a bijection) but say nothing
+ * about how many were handed out before or in between.
+ */
+static uint64_t id_permute(const struct sl_catalog *cat, uint64_t v)
+{
+	uint32_t l = (uint32_t)(v >> 32), r = (uint32_t)v;
+
+	for (uint8_t round = 0; round < 4; round++) {
+		uint8_t in[5], mac[SL_MAC_LEN];
+		struct iovec iov = { in, sizeof(in) };
+		uint32_t f, t;
+
+		in[0] = round;
+		memcpy(in + 1, &r, 4);
+		sl_hmac_sha256(cat->id_key, SL_KEY_LEN, &iov, 1, mac);
+		memcpy(&f, mac, 4);
+		t = r;
+		r = l ^ f;
+		l = t;
+	}
+	return ((uint64_t)l << 32) | r;
+}
+
 uint64_t sl_batch_alloc_id(struct sl_batch *b, struct sl_catalog *cat)
 {
-	uint64_t id, be;
+	uint64_t n, id, be;
 
-	pthread_mutex_lock(&cat->id_lock);
-	id = cat->next_id++;
-	be = htobe64(cat->next_id);
-	pthread_mutex_unlock(&cat->id_lock);
+	/* 0 means "none" on the wire; the counter never comes back to it. */
+	do {
+		pthread_mutex_lock(&cat->id_lock);
+		n = cat->next_id++;
+		be = htobe64(cat->next_id);
+		pthread_mutex_unlock(&cat->id_lock);
+		id = id_permute(cat, n);
+	} while (id == 0);
 	sl_batch_put(b, cat, SL_CF_DEFAULT, next_id_key, sizeof(next_id_key) - 1, &be, 8);
 	return id;
+}
+
+/*
+ * A WriteBatch's representation is a 12-byte header (u64 sequence, u32 count,
+ * little-endian) and its records; RocksDB's own WriteBatchInternal::Append
+ * joins batches this way. The C API has no append, so it is done here, and
+ * unit-catalog checks the result against RocksDB.
+ */
+int sl_batch_append(struct sl_batch *dst, const struct sl_batch *src)
+{
+	size_t dlen, slen;
+	const char *d = rocksdb_writebatch_data(dst->wb, &dlen);
+	const char *s = rocksdb_writebatch_data(src->wb, &slen);
+	uint32_t dn, sn;
+	char *rep;
+	rocksdb_writebatch_t *wb;
+
+	if (dlen < 12 || slen < 12)
+		return -EINVAL;
+	if (slen == 12)
+		return 0;
+	rep = malloc(dlen + slen - 12);
+	if (!rep)
+		return -ENOMEM;
+	memcpy(rep, d, dlen);
+	memcpy(rep + dlen, s + 12, slen - 12);
+	memcpy(&dn, d + 8, 4);
+	memcpy(&sn, s + 8, 4);
+	dn = htole32(le32toh(dn) + le32toh(sn));
+	memcpy(rep + 8, &dn, 4);
+	wb = rocksdb_writebatch_create_from(rep, dlen + slen - 12);
+	free(rep);
+	if (!wb)
+		return -ENOMEM;
+	rocksdb_writebatch_destroy(dst->wb);
+	dst->wb = wb;
+	return 0;
 }
 
 int sl_catalog_commit(struct sl_catalog *cat, struct sl_batch *b)

@@ -54,6 +54,10 @@ int sl_catalog_scan(struct sl_catalog *cat, enum sl_cf cf, const void *prefix, s
 /* Finds the last key of a column family; -ENOENT when it is empty. */
 int sl_catalog_last(struct sl_catalog *cat, enum sl_cf cf, uint8_t **key, size_t *klen,
 		    uint8_t **val, size_t *vlen);
+/* The last key starting with prefix (at most 48 bytes; keys under it at most
+ * 16 bytes longer); -ENOENT when there is none. */
+int sl_catalog_last_prefix(struct sl_catalog *cat, enum sl_cf cf, const void *prefix, size_t plen,
+			   uint8_t **key, size_t *klen, uint8_t **val, size_t *vlen);
 
 struct sl_batch *sl_batch_new(void);
 void sl_batch_free(struct sl_batch *b);
@@ -67,9 +71,15 @@ void sl_batch_delete(struct sl_batch *b, struct sl_catalog *cat, enum sl_cf cf, 
 /*
  * Reserves the next id (tenants, principals, namespaces, objects share one
  * sequence) and records the next id to hand out in b, so the id is durable
- * exactly when the records that use it are.
+ * exactly when the records that use it are. Ids are opaque: a keyed
+ * permutation of the sequence (the key is drawn when the catalog is made),
+ * never 0, never repeated, in no order, so an id tells nothing of how many
+ * others were made.
  */
 uint64_t sl_batch_alloc_id(struct sl_batch *b, struct sl_catalog *cat);
+/* Adds src's operations after dst's (src is unchanged): one commit of dst then
+ * applies both atomically. 0, -ENOMEM or -EINVAL. */
+int sl_batch_append(struct sl_batch *dst, const struct sl_batch *src);
 /* Applies the batch atomically and durably (sync=1). */
 int sl_catalog_commit(struct sl_catalog *cat, struct sl_batch *b);
 

@@ -6,6 +6,7 @@
  * missing one.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,12 +67,21 @@ static int not_found(struct sl_reply *r, const char *ns, const char *name)
 	return sl_fail(r, -ENOENT, "no such object: %s/%s", ns, name);
 }
 
-/* Mints a capability for ops on all shards of o, for principal p. */
+/*
+ * Mints plan's capabilities for ops on all shards of o, for principal p: one
+ * per server of the plan (server_caps[i] for servers[i]), each under that
+ * server's own key, so no data server holds a key that opens another.
+ * plan->servers must be filled; the caller frees plan->server_caps[0].data
+ * (one block) and plan->server_caps.
+ */
 static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Object *o,
-		unsigned ops, const char *purpose, uint64_t cap_id, uint8_t out[SL_CAP_LEN],
+		unsigned ops, const char *purpose, uint64_t cap_id, Sluice__ObjectPlan *plan,
 		uint64_t *expiry)
 {
 	struct sl_cap cap = { 0 };
+	struct sl_keyring kr;
+	uint8_t *store;
+	int rc = 0;
 	uint32_t ttl_ms = m->cfg.cap_ttl_s * 1000u;
 
 	if (ttl_ms > SL_CAP_MAX_TTL_MS)
@@ -89,7 +99,32 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	if (purpose)
 		memcpy(cap.purpose, purpose, strnlen(purpose, sizeof(cap.purpose)));
 	*expiry = cap.expiry_ms;
-	return sl_cap_mint(&cap, &m->keys, out);
+	plan->server_caps = calloc(plan->n_servers + 1, sizeof(*plan->server_caps));
+	store = malloc((plan->n_servers + 1) * SL_CAP_LEN);
+	if (!plan->server_caps || !store) {
+		free(plan->server_caps);
+		plan->server_caps = NULL;
+		free(store);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < plan->n_servers && !rc; i++) {
+		plan->server_caps[i] = (ProtobufCBinaryData){ SL_CAP_LEN, store + i * SL_CAP_LEN };
+		rc = sl_keyring_for_server(&m->keys, plan->servers[i]->id, &kr);
+		rc = rc ? rc : sl_cap_mint(&cap, &kr, store + i * SL_CAP_LEN);
+	}
+	plan->server_caps[0].data = store; /* even with no servers: one block to free */
+	plan->n_server_caps = plan->n_servers;
+	OPENSSL_cleanse(&kr, sizeof(kr));
+	return rc;
+}
+
+static void caps_free(Sluice__ObjectPlan *plan)
+{
+	if (plan->server_caps)
+		free(plan->server_caps[0].data);
+	free(plan->server_caps);
+	plan->server_caps = NULL;
+	plan->n_server_caps = 0;
 }
 
 /* Fills plan's servers with every server its shards name. */
@@ -167,7 +202,6 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
 	Sluice__Shard *shards = NULL, **shard_ptrs = NULL;
 	uint32_t live[SL_META_MAX_SERVERS], *placed = NULL;
-	uint8_t cap[SL_CAP_LEN];
 	struct sl_batch *b = NULL;
 	struct sl_key k;
 	size_t n_live, r_eff = 0;
@@ -266,14 +300,16 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	plan.object = &o;
 	plan.shards = shard_ptrs;
 	plan.n_shards = count;
-	rc = mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id, cap, &plan.expires_ms);
-	rc = rc ? rc : plan_servers(m, &plan);
+	rc = plan_servers(m, &plan);
+	rc = rc ? rc : mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id, &plan, &plan.expires_ms);
 	if (rc) {
 		sl_fail(r, rc, "cannot build the write plan");
+		caps_free(&plan);
+		sl_registry_free_list(plan.servers, plan.n_servers);
 		goto out;
 	}
-	plan.capability = (ProtobufCBinaryData){ sizeof(cap), cap };
 	rc = sl_reply_pack(r, &plan.base);
+	caps_free(&plan);
 	sl_registry_free_list(plan.servers, plan.n_servers);
 	SL_DEBUG("put: %s/%s pending as object %llu, %llu shards x %zu replicas", req->ns,
 		 req->name, (unsigned long long)o.id, (unsigned long long)count, r_eff);
@@ -492,7 +528,6 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	       struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	uint8_t cap[SL_CAP_LEN];
 	const char *reason;
 	uint64_t cap_id;
 	int rc;
@@ -511,17 +546,16 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 		rc = sl_fail(r, -EIO, "audit log unavailable");
 		goto out;
 	}
-	rc = mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id, cap,
-		  &plan.expires_ms);
-	rc = rc ? rc : plan_servers(m, &plan);
+	rc = plan_servers(m, &plan);
+	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id, &plan,
+			    &plan.expires_ms);
 	if (rc) {
 		sl_fail(r, rc, "cannot mint the capability");
 		goto out;
 	}
-	plan.capability = (ProtobufCBinaryData){ sizeof(cap), cap };
 	rc = sl_reply_pack(r, &plan.base);
 out:
-	plan.capability = (ProtobufCBinaryData){ 0, NULL };
+	caps_free(&plan);
 	plan_free(&plan);
 	return rc;
 }

@@ -77,6 +77,10 @@ int main(int argc, char **argv)
 		  "default replica count of new namespaces"),
 		SL_OPT_NUMBER("pending-expiry-s", "SLUICE_PENDING_EXPIRY_S", &cfg->pending_expiry_s,
 		  "3600", "an ingest not committed after this long is abandoned and its shards deleted"),
+		SL_OPT_NUMBER("server-key", "SLUICE_SERVER_KEY_ID", &cfg->server_key_id, "0",
+		  "write the key of data server ID (derived from the cluster key) to --out, and exit"),
+		SL_OPT_STRING("out", "SLUICE_SERVER_KEY_OUT", cfg->server_key_out, "",
+		  "the file --server-key writes (created, mode 0600)"),
 	};
 
 	rc = sl_config_load(opts, sizeof(opts) / sizeof(opts[0]), "meta", argc, argv,
@@ -99,6 +103,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&m->mutate_lock, NULL);
 	pthread_mutex_init(&m->servers_lock, NULL);
 	pthread_mutex_init(&m->audit_lock, NULL);
+	pthread_cond_init(&m->audit_cond, NULL);
 	pthread_mutex_init(&m->authlog.lock, NULL);
 	pthread_mutex_init(&m->conns_lock, NULL);
 	m->listen_fd = -1;
@@ -123,6 +128,16 @@ int main(int argc, char **argv)
 	rc = sl_keyring_load(&m->keys, cfg->cluster_key, 1);
 	if (rc) {
 		SL_ERR_RC(rc, "reading cluster key %s", cfg->cluster_key);
+		goto out;
+	}
+	if (cfg->server_key_id) {
+		/* Provisioning: a data server gets its own key, never the cluster's. */
+		rc = cfg->server_key_out[0]
+			     ? sl_keyring_server_file(&m->keys, cfg->server_key_id, cfg->server_key_out)
+			     : -EINVAL;
+		if (rc)
+			SL_ERR_RC(rc, "writing the key of data server %u to '%s'", cfg->server_key_id,
+				  cfg->server_key_out);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/catalog", cfg->data_dir);
@@ -177,6 +192,7 @@ out:
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	sl_registry_free(m);
+	sl_audit_close(m);
 	sl_catalog_close(m->cat);
 	sl_replay_free(m->replay);
 	free(m);

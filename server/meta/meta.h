@@ -30,11 +30,20 @@ struct sl_meta_config {
 	uint32_t shard_size;
 	uint32_t replicas;
 	uint32_t pending_expiry_s;
+	uint32_t server_key_id;   /* --server-key: write that server's key file and exit */
+	char server_key_out[256];
 };
 
 struct sl_server_entry {
 	Sluice__DataServer *rec; /* as registered; up/last_heartbeat kept below */
 	uint64_t last_heartbeat_ms;
+};
+
+struct sl_audit_chain {
+	uint64_t tenant;
+	uint64_t seq;        /* the tenant's last record, 0 when none */
+	uint8_t hash[32];    /* its SHA-256 */
+	int used;
 };
 
 /* Authentication refusals counted since the last audit write (authlog.c). */
@@ -52,12 +61,15 @@ struct sl_authlog {
 	uint64_t since_ms;   /* first refusal counted; 0: none */
 	uint64_t unlisted;   /* refusals past SL_AUTHLOG_MAX rows */
 	size_t n;
+	size_t n_unknown;    /* rows of key ids that name no principal */
 	struct sl_authlog_row rows[SL_AUTHLOG_MAX];
 };
 
 /* Who sent a request, once its signature checked out. */
 struct sl_caller {
 	int is_server;
+	uint32_t server_id;   /* the data server whose own key signed (is_server) */
+	struct sl_keyring server_keys; /* that server's ring (is_server) */
 	Sluice__Principal *p; /* NULL for data servers */
 };
 
@@ -79,9 +91,15 @@ struct sl_meta {
 	struct sl_server_entry servers[SL_META_MAX_SERVERS];
 	int n_servers;
 
+	/* The end of each tenant's audit chain (audit.c), under audit_lock. */
 	pthread_mutex_t audit_lock;
-	uint64_t audit_seq;
-	uint8_t audit_hash[32];
+	struct sl_audit_chain *audit_chains; /* open addressing by tenant id */
+	size_t audit_chains_cap, audit_chains_n;
+	/* Group commit of audit records (audit.c), under audit_lock. */
+	pthread_cond_t audit_cond;            /* a group was committed */
+	struct sl_audit_pending *audit_queue, *audit_queue_tail;
+	int audit_leading;                    /* a group is being committed */
+	uint64_t audit_groups;                /* groups committed (tests, metrics) */
 	struct sl_authlog authlog;
 
 	pthread_t sweeper;
@@ -165,11 +183,15 @@ int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint
 int sl_meta_bootstrap(struct sl_meta *m);
 
 /* audit.c */
+/* Loads every tenant's chain end; a missing or bad head is logged and recorded. */
 int sl_audit_open(struct sl_meta *m);
+void sl_audit_close(struct sl_meta *m);
 /*
  * Adds rec (seq, time and prev_hash are filled in) to the batch `with` and
  * commits it, synced: a change and its audit record are one atomic write.
  * `with` NULL commits the record alone. The caller still frees `with`.
+ * Concurrent callers share one synced write (group commit); blocks until
+ * the caller's record is written or failed.
  */
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
 

@@ -135,6 +135,33 @@ int sl_registry_describe(struct sl_meta *m, const uint32_t *ids, size_t n,
 	return 0;
 }
 
+/*
+ * Packs a reply to data server c, with its mac over the reply packed with
+ * mac empty and the request's challenge, so the server can trust it before
+ * acting on it (heartbeat replies order deletions).
+ */
+static int reply_signed(const struct sl_caller *c, const ProtobufCBinaryData *challenge,
+			ProtobufCMessage *resp, ProtobufCBinaryData *mac_field, struct sl_reply *r)
+{
+	uint8_t mac[SL_MAC_LEN], *buf;
+	size_t len = protobuf_c_message_get_packed_size(resp);
+	int rc;
+
+	*mac_field = (ProtobufCBinaryData){ 0, NULL };
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return sl_fail(r, -ENOMEM, "out of memory");
+	protobuf_c_message_pack(resp, buf);
+	rc = sl_server_reply_mac(&c->server_keys, challenge->data, buf, len, mac);
+	free(buf);
+	if (rc)
+		return sl_fail(r, rc, "cannot sign the reply");
+	*mac_field = (ProtobufCBinaryData){ sizeof(mac), mac };
+	rc = sl_reply_pack(r, resp);
+	*mac_field = (ProtobufCBinaryData){ 0, NULL };
+	return rc;
+}
+
 int sl_h_register(struct sl_meta *m, const struct sl_caller *c, const Sluice__RegisterReq *req,
 		  struct sl_reply *r)
 {
@@ -148,8 +175,14 @@ int sl_h_register(struct sl_meta *m, const struct sl_caller *c, const Sluice__Re
 
 	if (!c->is_server)
 		return sl_fail(r, -EPERM, "only data servers register");
-	if (!s || s->id == 0 || s->fabric_addr.len == 0 || s->fabric_addr.len > 64)
-		return sl_fail(r, -EINVAL, "registration needs an id and a fabric address");
+	if (!s || s->id == 0 || s->fabric_addr.len == 0 || s->fabric_addr.len > 64 ||
+	    req->challenge.len != 16)
+		return sl_fail(r, -EINVAL, "registration needs an id, a fabric address, a challenge");
+	/* A server's key registers that server only. */
+	if (s->id != c->server_id) {
+		SL_WARN("refused: data server %u's key registering server %u", c->server_id, s->id);
+		return sl_fail(r, -EPERM, "a data server registers only itself");
+	}
 	s->registered_ms = sl_now_ms();
 	s->up = 0;
 	s->last_heartbeat_ms = 0;
@@ -190,7 +223,7 @@ int sl_h_register(struct sl_meta *m, const struct sl_caller *c, const Sluice__Re
 	pthread_mutex_unlock(&m->servers_lock);
 	SL_INFO("data server %u registered (%s)", s->id, s->label);
 	resp.heartbeat_ms = m->cfg.heartbeat_ms;
-	return sl_reply_pack(r, &resp.base);
+	return reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
 }
 
 int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__HeartbeatReq *req,
@@ -202,6 +235,8 @@ int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__H
 
 	if (!c->is_server)
 		return sl_fail(r, -EPERM, "only data servers heartbeat");
+	if (req->id != c->server_id || req->challenge.len != 16)
+		return sl_fail(r, -EPERM, "a data server heartbeats only for itself, with a challenge");
 	pthread_mutex_lock(&m->servers_lock);
 	for (int i = 0; i < m->n_servers; i++) {
 		if (m->servers[i].rec->id != req->id)
@@ -216,7 +251,8 @@ int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__H
 	if (!found)
 		return sl_fail(r, -ENOENT, "unknown data server: register first");
 	rc = sl_drops_exchange(m, req->id, req->dropped, req->n_dropped, &resp, &store);
-	rc = rc ? sl_fail(r, rc, "catalog failure") : sl_reply_pack(r, &resp.base);
+	rc = rc ? sl_fail(r, rc, "catalog failure")
+		: reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
 	free(resp.drop);
 	free(store);
 	return rc;

@@ -20,7 +20,7 @@
 #define SL_REPLAY_PROBE 64u
 #define SL_REPLAY_FIRST_CAP 64u
 #define SL_REPLAY_WINDOW_MAX (1u << 18) /* slots of one principal: 6 MiB */
-#define SL_REPLAY_BUDGET (1u << 22)     /* slots of the whole cache: 96 MiB */
+#define SL_REPLAY_BUDGET (1u << 22)     /* slots past the first of each window: 96 MiB */
 
 struct nonce_slot {
 	uint8_t nonce[16];
@@ -151,6 +151,27 @@ static struct window *window_find(struct sl_replay *rp, const char *key_id, uint
 	return spare;
 }
 
+/* Releases every window but keep idle past the skew, to give its slots back. */
+static void windows_reclaim(struct sl_replay *rp, const struct window *keep, uint64_t now)
+{
+	for (unsigned i = 0; i < SL_REPLAY_PRINCIPALS; i++)
+		if (&rp->w[i] != keep && rp->w[i].tag && rp->w[i].last_ms + 2 * SL_REQ_SKEW_MS < now)
+			window_release(rp, &rp->w[i]);
+}
+
+/* Whether w may grow by `more` slots: its first ones always (the table of
+ * windows bounds those), more within the cache's budget. */
+static int may_grow(struct sl_replay *rp, const struct window *w, uint64_t more, uint64_t now)
+{
+	if (!w->cap)
+		return 1;
+	if (w->cap >= SL_REPLAY_WINDOW_MAX)
+		return 0;
+	if (rp->budget_used + more > SL_REPLAY_BUDGET)
+		windows_reclaim(rp, w, now);
+	return rp->budget_used + more <= SL_REPLAY_BUDGET;
+}
+
 /* Makes room for one more nonce in w: 0, or -EBUSY when it may not. */
 static int window_make_room(struct sl_replay *rp, struct window *w, uint64_t now)
 {
@@ -160,8 +181,7 @@ static int window_make_room(struct sl_replay *rp, struct window *w, uint64_t now
 		return 0;
 	if (w->cap && window_rebuild(rp, w, w->cap, now) == 0 && (w->n + 1) * 2 <= w->cap)
 		return 0;
-	if (w->cap < SL_REPLAY_WINDOW_MAX &&
-	    rp->budget_used + (w->cap ? w->cap : SL_REPLAY_FIRST_CAP) <= SL_REPLAY_BUDGET &&
+	if (may_grow(rp, w, w->cap ? w->cap : SL_REPLAY_FIRST_CAP, now) &&
 	    window_rebuild(rp, w, w->cap ? 2 * w->cap : SL_REPLAY_FIRST_CAP, now) == 0)
 		return 0;
 	/* Forget the oldest nonces, and refuse from now on what they could replay. */

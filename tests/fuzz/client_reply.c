@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "plan.h"
@@ -201,7 +202,8 @@ static size_t test_seed_msg(uint8_t kind, uint8_t param, const ProtobufCMessage 
 
 size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 {
-	static uint8_t cap_bytes[140], sha[32], addr[16], inner[1024];
+	static uint8_t cap_bytes[SL_CAP_LEN], sha[32], addr[16], inner[1024];
+	static ProtobufCBinaryData caps[2];
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
 	Sluice__Object o = SLUICE__OBJECT__INIT;
 	Sluice__Shard sh[3], *shp[3];
@@ -240,7 +242,9 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 	plan.n_shards = 3;
 	plan.servers = svp;
 	plan.n_servers = 2;
-	plan.capability = (ProtobufCBinaryData){ sizeof(cap_bytes), cap_bytes };
+	caps[0] = caps[1] = (ProtobufCBinaryData){ sizeof(cap_bytes), cap_bytes };
+	plan.server_caps = caps;
+	plan.n_server_caps = 2;
 
 	switch (n) {
 	case 0:

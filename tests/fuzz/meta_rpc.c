@@ -159,8 +159,13 @@ static void test_setup(void)
 	for (uint32_t id = 1; id <= 3; id++) {
 		Sluice__RegisterReq reg = SLUICE__REGISTER_REQ__INIT;
 		Sluice__DataServer ds = SLUICE__DATA_SERVER__INIT;
-		uint8_t addr[16] = { (uint8_t)id };
+		uint8_t addr[16] = { (uint8_t)id }, challenge[16] = { 0 };
 
+		/* A data server registers itself only, signed with its own key. */
+		ctx->callers[3].server_id = id;
+		if (sl_keyring_for_server(&m->keys, id, &ctx->callers[3].server_keys))
+			test_die("server keys");
+		reg.challenge = (ProtobufCBinaryData){ sizeof(challenge), challenge };
 		ds.id = id;
 		ds.provider = (char *)"tcp;ofi_rxm";
 		ds.label = (char *)"fuzz";

@@ -110,13 +110,24 @@ void tc_data_start(struct tcluster *c, int i)
 
 void tc_data_start_port(struct tcluster *c, int i, const char *port)
 {
-	char out[300], err[300], dir[300], id[16];
+	char out[300], err[300], dir[300], id[16], key[320];
 	char *argv[] = { (char *)bin("SLUICE_DATA_BIN"), (char *)"--id", id, (char *)"--meta",
-			 c->meta_addr, (char *)"--data-dir", dir, (char *)"--cluster-key",
-			 c->cluster_key, (char *)"--slots", (char *)"4", (char *)"--fabric-port",
+			 c->meta_addr, (char *)"--data-dir", dir, (char *)"--server-key",
+			 c->server_key[i], (char *)"--slots", (char *)"4", (char *)"--fabric-port",
 			 (char *)port, NULL };
 
 	snprintf(id, sizeof(id), "%d", i + 1);
+	/* Each data server gets its own key, as an operator would make it. */
+	snprintf(key, sizeof(key), "%s/data%d.key", c->dir, i + 1);
+	memcpy(c->server_key[i], key, sizeof(key));
+	if (access(c->server_key[i], F_OK) != 0) {
+		char *mk[] = { (char *)bin("SLUICE_META_BIN"), (char *)"--cluster-key", c->cluster_key,
+			       (char *)"--server-key", id, (char *)"--out", c->server_key[i], NULL };
+		char out_text[1024];
+
+		cr_assert_eq(tc_run(mk, out_text, sizeof(out_text)), 0,
+			     "sluice-meta --server-key: %s", out_text);
+	}
 	snprintf(dir, sizeof(dir), "%s/data%d", c->dir, i + 1);
 	snprintf(out, sizeof(out), "%s/data%d.out", c->dir, i + 1);
 	snprintf(err, sizeof(err), "%s/data%d.log", c->dir, i + 1);

@@ -20,6 +20,7 @@ struct tcluster {
 	char meta_addr[64];
 	char admin_cred[320];
 	char cluster_key[320];
+	char server_key[TC_MAX_DATA][320]; /* data server i's own key file */
 	pid_t meta_pid;
 	pid_t data_pid[TC_MAX_DATA];
 	int n_data;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capability.h"
 #include "catalog.h"
 #include "cluster.h"
 #include "frame.h"
@@ -38,24 +39,23 @@ TestSuite(finding_04, .init = setup, .fini = teardown, .timeout = 180);
  * given timestamp, nonce and request id, on fd; returns the reply's err. The
  * same arguments give the very same bytes: a captured request.
  */
-static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
-		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_call_key(int fd, const char *key_id, const uint8_t secret[32], uint16_t type,
+			   const ProtobufCMessage *msg, uint64_t ts, const uint8_t nonce[16],
+			   uint64_t id)
 {
-	char key_id[64];
-	uint8_t secret[32], mac[32], *body, *env_buf, *reply = NULL;
+	uint8_t mac[32], *body, *env_buf, *reply = NULL;
 	Sluice__Signed env = SLUICE__SIGNED__INIT;
 	Sluice__Reply *r;
 	struct sl_frame_hdr h;
 	size_t blen, elen;
 	int err;
 
-	tc_cred_key(cred, key_id, secret);
 	blen = protobuf_c_message_get_packed_size(msg);
 	body = malloc(blen + 1);
 	cr_assert(body);
 	protobuf_c_message_pack(msg, body);
 	cr_assert_eq(sl_reqsign_mac(secret, 32, type, id, ts, nonce, key_id, body, blen, mac), 0);
-	env.key_id = key_id;
+	env.key_id = (char *)key_id;
 	env.timestamp_ms = ts;
 	env.nonce = (ProtobufCBinaryData){ 16, (uint8_t *)nonce };
 	env.mac = (ProtobufCBinaryData){ 32, mac };
@@ -74,6 +74,16 @@ static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCM
 	free(env_buf);
 	free(body);
 	return err;
+}
+
+static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
+		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+{
+	char key_id[64];
+	uint8_t secret[32];
+
+	tc_cred_key(cred, key_id, secret);
+	return signed_call_key(fd, key_id, secret, type, msg, ts, nonce, id);
 }
 
 /* A STAT of data/probe; see signed_call. */
@@ -345,14 +355,12 @@ Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
 	cr_expect_eq(found, 1, "the refused request left no trace in its tenant's audit log");
 }
 
-Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+/* Sends count STATs signed by made-up key ids; each is refused. */
+static void flood_unknown_keys(int count)
 {
-	sluice_session *admin;
-	struct sluice_audit_record *list;
-	size_t n;
-	int refused = 0, fd = meta_connect();
+	int fd = meta_connect();
 
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < count; i++) {
 		char bad[600];
 		uint8_t nonce[16];
 		FILE *f;
@@ -367,6 +375,46 @@ Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
 		cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
 	}
 	close(fd);
+}
+
+Test(finding_11, a_flood_of_made_up_keys_does_not_hide_a_tenants_refusal)
+{
+	char cred[400], key_id[64];
+	uint8_t secret[32], nonce[16];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sluice_audit_record *list;
+	size_t n;
+	int found = 0, fd;
+
+	flood_unknown_keys(400);
+	/* A replay of alice's request: refused, and her tenant must see it. */
+	tc_cred_key(cred, key_id, secret);
+	fd = meta_connect();
+	sl_random_bytes(nonce, sizeof(nonce));
+	{
+		uint64_t ts = sl_now_ms();
+
+		cr_assert_neq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
+		cr_assert_eq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
+	}
+	close(fd);
+	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(list[i].event, "auth.refused") == 0 &&
+			 strcmp(list[i].object, key_id) == 0 && strstr(list[i].reason, "replay");
+	sluice_audit_free(list, n);
+	sluice_close(alice);
+	cr_expect_eq(found, 1, "a flood of made-up keys hid a refusal of the tenant's own key");
+}
+
+Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
+{
+	sluice_session *admin;
+	struct sluice_audit_record *list;
+	size_t n;
+	int refused = 0;
+
+	flood_unknown_keys(2000);
 	admin = tc_admin(&cl);
 	cr_assert_eq(sluice_audit_list(admin, 0, 1000, &list, &n, NULL, NULL), 0);
 	for (size_t i = 0; i < n; i++)
@@ -375,4 +423,218 @@ Test(finding_11, an_unauthenticated_flood_writes_a_bounded_number_of_records)
 	sluice_close(admin);
 	cr_expect_gt(refused, 0, "the flood left no trace");
 	cr_expect_leq(refused, 300, "%d records for one flood", refused);
+}
+
+/* ---- finding 12: nothing counts another tenant's activity ---------------- */
+
+TestSuite(finding_12, .init = setup, .fini = teardown, .timeout = 180);
+
+static void ns_create(sluice_session *s, const char *name)
+{
+	struct sluice_ns_spec spec = { NULL, name, 65536, 1, NULL, 0 };
+
+	cr_assert_eq(sluice_ns_create(s, &spec), 0, "%s", sluice_last_error(s));
+}
+
+Test(finding_12, a_tenants_audit_sequence_has_no_gaps_from_others)
+{
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", NULL, 0);
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	struct sluice_audit_page page;
+	char name[32];
+
+	ns_create(alice, "a1");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		ns_create(bob, name);
+	}
+	ns_create(alice, "a2");
+	cr_assert_eq(sluice_audit_page_read(alice, NULL, 0, 1000, &page), 0, "%s",
+		     sluice_last_error(alice));
+	cr_expect(page.chain_ok && page.head_ok);
+	cr_assert_geq(page.n, 3);
+	for (size_t i = 0; i < page.n; i++)
+		cr_expect_eq(page.records[i].seq, i + 1, "record %zu of acme's log is number %llu",
+			     i, (unsigned long long)page.records[i].seq);
+	cr_expect_eq(page.head_seq, page.n);
+	sluice_audit_page_free(&page);
+	sluice_close(alice);
+	sluice_close(bob);
+}
+
+Test(finding_12, a_cluster_admin_reads_one_tenants_log_by_name)
+{
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	sluice_session *admin = tc_admin(&cl);
+	struct sluice_audit_page page;
+	int found = 0;
+
+	ns_create(bob, "bobs");
+	cr_assert_eq(sluice_audit_page_read(admin, "globex", 0, 1000, &page), 0, "%s",
+		     sluice_last_error(admin));
+	for (size_t i = 0; i < page.n; i++)
+		found += strcmp(page.records[i].object, "bobs") == 0;
+	sluice_audit_page_free(&page);
+	cr_expect_eq(found, 1);
+	/* Bob cannot name another tenant's log. */
+	cr_expect_eq(sluice_audit_page_read(bob, "system", 0, 10, &page), -ENOENT);
+	sluice_close(admin);
+	sluice_close(bob);
+}
+
+static void setup_one_server(void)
+{
+	tc_start(&cl, 1);
+}
+
+TestSuite(finding_12_ids, .init = setup_one_server, .fini = teardown, .timeout = 180);
+
+static uint64_t put_and_id(sluice_session *s, const char *ns, const char *name)
+{
+	struct sluice_object *o;
+	uint64_t id;
+
+	cr_assert_eq(sluice_put(s, ns, name, "x", 1, NULL, 0), 0, "%s", sluice_last_error(s));
+	cr_assert_eq(sluice_stat(s, ns, name, &o), 0, "%s", sluice_last_error(s));
+	id = o->id;
+	sluice_object_free(o);
+	return id;
+}
+
+Test(finding_12_ids, object_ids_do_not_count_another_tenants_objects)
+{
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", NULL, 0);
+	sluice_session *bob = tc_principal(&cl, "globex", "bob", "internal", NULL, 0);
+	uint64_t first, second, bobs[5];
+	char name[32];
+
+	ns_create(alice, "a");
+	ns_create(bob, "b");
+	first = put_and_id(alice, "a", "one");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "o%d", i);
+		bobs[i] = put_and_id(bob, "b", name);
+	}
+	second = put_and_id(alice, "a", "two");
+	/* A counter would make second - first 6: bob's five objects in between. */
+	cr_expect_neq(second - first, 6, "object ids count other tenants' objects");
+	cr_expect_neq(bobs[1] - bobs[0], 1, "consecutive object ids are consecutive numbers");
+	cr_expect_neq(second, first + 1);
+	sluice_close(alice);
+	sluice_close(bob);
+}
+
+/* ---- finding 10: a data server's key is its own ----------------------------- */
+
+TestSuite(finding_10, .init = setup_one_server, .fini = teardown, .timeout = 180);
+
+/* Sends REGISTER of server `id` (or HEARTBEAT when heartbeat), signed as key_id with ring kr. */
+static int server_call(const char *key_id, const struct sl_keyring *kr, uint32_t id, int heartbeat)
+{
+	Sluice__RegisterReq reg = SLUICE__REGISTER_REQ__INIT;
+	Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
+	Sluice__DataServer srv = SLUICE__DATA_SERVER__INIT;
+	uint8_t nonce[16], challenge[16] = { 1 }, addr[16] = { 9 };
+	int fd = meta_connect(), rc;
+
+	srv.id = id;
+	srv.provider = (char *)"tcp;ofi_rxm";
+	srv.label = (char *)"impostor";
+	srv.fabric_addr = (ProtobufCBinaryData){ sizeof(addr), addr };
+	reg.server = &srv;
+	reg.challenge = (ProtobufCBinaryData){ 16, challenge };
+	hb.id = id;
+	hb.challenge = (ProtobufCBinaryData){ 16, challenge };
+	sl_random_bytes(nonce, sizeof(nonce));
+	rc = signed_call_key(fd, key_id, kr->server_key,
+			     heartbeat ? SL_RPC_HEARTBEAT : SL_RPC_REGISTER,
+			     heartbeat ? &hb.base : &reg.base, sl_now_ms(), nonce, 1);
+	close(fd);
+	return rc;
+}
+
+Test(finding_10, a_servers_key_registers_and_heartbeats_only_its_own_id)
+{
+	struct sl_keyring own, cluster;
+
+	cr_assert_eq(sl_keyring_load(&own, cl.server_key[0], 1), 0);
+	/* Server 1's key, naming itself, asking to be server 2 at its own address. */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 2, 0), -EPERM);
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 2, 1), -EPERM);
+	/* Server 1's key, claiming to be server 2's. */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "2", &own, 2, 0), -EACCES);
+	/* The shared data-server key of old, from the cluster key, opens nothing. */
+	cr_assert_eq(sl_keyring_load(&cluster, cl.cluster_key, 1), 0);
+	cr_expect_eq(server_call("@data-server", &cluster, 2, 0), -EACCES);
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "2", &cluster, 2, 0), -EACCES);
+	/* Its own id with its own key still works (the harness's server is id 1). */
+	cr_expect_eq(server_call(SL_SERVER_KEY_ID "1", &own, 1, 1), 0);
+	tc_wait_servers_up(&cl, 1);
+}
+
+Test(finding_10, plans_carry_a_capability_per_server_under_its_key)
+{
+	char cred[400];
+	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
+	struct sl_keyring own, cluster;
+	Sluice__ObjectPlan *plan;
+	struct sl_cap cap;
+	const char *why;
+
+	ns_create(alice, "d");
+	cr_assert_eq(sluice_put(alice, "d", "x", "bytes", 5, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+	sluice_close(alice);
+
+	/* A grant's plan: read it on the wire to see its capabilities. */
+	{
+		Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
+		char key_id[64];
+		uint8_t secret[32], nonce[16], mac[32], *body, *env_buf, *reply = NULL;
+		Sluice__Signed env = SLUICE__SIGNED__INIT;
+		Sluice__Reply *r;
+		struct sl_frame_hdr h;
+		size_t blen, elen;
+		int fd = meta_connect();
+
+		req.ns = (char *)"d";
+		req.name = (char *)"x";
+		req.purpose = (char *)"inference";
+		tc_cred_key(cred, key_id, secret);
+		blen = sluice__grant_req__get_packed_size(&req);
+		body = malloc(blen);
+		sluice__grant_req__pack(&req, body);
+		sl_random_bytes(nonce, sizeof(nonce));
+		env.key_id = key_id;
+		env.timestamp_ms = sl_now_ms();
+		cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_GRANT, 5, env.timestamp_ms, nonce,
+					    key_id, body, blen, mac), 0);
+		env.nonce = (ProtobufCBinaryData){ 16, nonce };
+		env.mac = (ProtobufCBinaryData){ 32, mac };
+		env.body = (ProtobufCBinaryData){ blen, body };
+		elen = sluice__signed__get_packed_size(&env);
+		env_buf = malloc(elen);
+		sluice__signed__pack(&env, env_buf);
+		cr_assert_eq(sl_frame_send(fd, SL_RPC_GRANT, 5, env_buf, elen, sl_mono_ms() + 5000), 0);
+		cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
+		r = sluice__reply__unpack(NULL, h.length, reply);
+		cr_assert(r && r->err == 0, "grant failed");
+		plan = sluice__object_plan__unpack(NULL, r->body.len, r->body.data);
+		cr_assert(plan);
+		sluice__reply__free_unpacked(r, NULL);
+		free(reply);
+		free(env_buf);
+		free(body);
+		close(fd);
+	}
+	cr_assert_eq(plan->n_servers, 1);
+	cr_assert_eq(plan->n_server_caps, 1);
+	cr_assert_eq(sl_keyring_load(&own, cl.server_key[plan->servers[0]->id - 1], 1), 0);
+	cr_assert_eq(sl_keyring_load(&cluster, cl.cluster_key, 1), 0);
+	cr_expect_eq(sl_cap_verify(plan->server_caps[0].data, plan->server_caps[0].len, &own,
+				   sl_now_ms(), &cap, &why), 0, "its server refuses it");
+	cr_expect_neq(sl_cap_verify(plan->server_caps[0].data, plan->server_caps[0].len, &cluster,
+				    sl_now_ms(), &cap, &why), 0,
+		      "a capability verifies under the cluster key");
+	sluice__object_plan__free_unpacked(plan, NULL);
 }

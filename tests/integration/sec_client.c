@@ -233,6 +233,7 @@ struct test_plan {
 	uint32_t replicas[3][2];
 	Sluice__DataServer servers[3], *server_ptrs[3];
 	uint8_t cap[SL_CAP_LEN], sha[32], addr[16];
+	ProtobufCBinaryData caps[3];
 };
 
 static void test_plan_init(struct test_plan *t, enum sl_plan_use use)
@@ -266,8 +267,12 @@ static void test_plan_init(struct test_plan *t, enum sl_plan_use use)
 	t->plan.n_shards = 3;
 	t->plan.servers = t->server_ptrs;
 	t->plan.n_servers = 3;
-	if (use != SL_PLAN_STAT)
-		t->plan.capability = (ProtobufCBinaryData){ sizeof(t->cap), t->cap };
+	if (use != SL_PLAN_STAT) {
+		for (uint32_t i = 0; i < 3; i++)
+			t->caps[i] = (ProtobufCBinaryData){ sizeof(t->cap), t->cap };
+		t->plan.server_caps = t->caps;
+		t->plan.n_server_caps = 3;
+	}
 }
 
 /* Checks the plan for every use it was built for; returns -EPROTO if any refuses. */
@@ -348,8 +353,9 @@ Test(finding_15, hostile_plans_are_eproto)
 	HOSTILE("a server without an address", t.servers[0].fabric_addr.len = 0);
 	HOSTILE("a fabric address too long", t.servers[0].fabric_addr.len = 4096);
 	HOSTILE("too many servers", t.plan.n_servers = SL_PLAN_SERVERS_MAX + 1);
-	HOSTILE("a short capability", t.plan.capability.len = 10);
-	HOSTILE("no capability", t.plan.capability.len = 0);
+	HOSTILE("a short capability", t.caps[1].len = 10);
+	HOSTILE("no capability", t.plan.n_server_caps = 0);
+	HOSTILE("a capability missing", t.plan.n_server_caps = 2);
 	HOSTILE("a short object digest", t.object.sha256.len = 31);
 	HOSTILE("a name too long", {
 		static char name[SL_PLAN_NAME_MAX + 2];

@@ -448,39 +448,59 @@ Test(catalog, last_key_of_a_family)
 	free(val);
 }
 
-Test(catalog, ids_increase_and_survive_reopen)
+/* Ids are opaque (finding 12), so what must hold is that none comes back. */
+Test(catalog, ids_are_never_reused_across_reopen)
 {
-	uint64_t prev = 0, id;
+	uint64_t seen[8];
+	size_t n = 0;
 	struct sl_batch *b = sl_batch_new();
 
-	for (int i = 0; i < 5; i++) {
-		id = sl_batch_alloc_id(b, test_fx.cat);
-		cr_expect_gt(id, prev, "id %llu after %llu", (unsigned long long)id,
-			     (unsigned long long)prev);
-		prev = id;
-	}
+	for (int i = 0; i < 5; i++)
+		seen[n++] = sl_batch_alloc_id(b, test_fx.cat);
 	cr_assert_eq(sl_catalog_commit(test_fx.cat, b), 0);
 	sl_batch_free(b);
 
 	test_reopen();
 	b = sl_batch_new();
-	id = sl_batch_alloc_id(b, test_fx.cat);
-	cr_expect_gt(id, prev, "id %llu reused after reopen (last %llu)", (unsigned long long)id,
-		     (unsigned long long)prev);
-	prev = id;
+	seen[n++] = sl_batch_alloc_id(b, test_fx.cat);
 	cr_assert_eq(sl_catalog_commit(test_fx.cat, b), 0);
 	sl_batch_free(b);
 
 	/* Ids committed with their records survive together. */
 	b = sl_batch_new();
-	id = sl_batch_alloc_id(b, test_fx.cat);
-	cr_expect_gt(id, prev);
-	sl_batch_put(b, test_fx.cat, SL_CF_TENANTS, "t", 1, &id, sizeof(id));
+	seen[n++] = sl_batch_alloc_id(b, test_fx.cat);
+	sl_batch_put(b, test_fx.cat, SL_CF_TENANTS, "t", 1, &seen[n - 1], 8);
 	cr_assert_eq(sl_catalog_commit(test_fx.cat, b), 0);
 	sl_batch_free(b);
 	test_reopen();
 	b = sl_batch_new();
-	cr_expect_gt(sl_batch_alloc_id(b, test_fx.cat), id);
+	seen[n++] = sl_batch_alloc_id(b, test_fx.cat);
+	sl_batch_free(b);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_neq(seen[i], 0);
+		for (size_t j = 0; j < i; j++)
+			cr_expect_neq(seen[i], seen[j], "id %llu handed out twice",
+				      (unsigned long long)seen[i]);
+	}
+}
+
+TestSuite(finding_12, .init = test_open, .fini = test_close);
+
+Test(finding_12, consecutive_ids_do_not_count_what_was_made_between)
+{
+	struct sl_batch *b = sl_batch_new();
+	uint64_t a1, a2, small = 0;
+
+	/* A's id, 100 ids of others, A's next id: nothing shows the 100. */
+	a1 = sl_batch_alloc_id(b, test_fx.cat);
+	for (int i = 0; i < 100; i++)
+		sl_batch_alloc_id(b, test_fx.cat);
+	a2 = sl_batch_alloc_id(b, test_fx.cat);
+	cr_expect_neq(a2 - a1, 101);
+	for (int i = 0; i < 64; i++)
+		small += sl_batch_alloc_id(b, test_fx.cat) < (1ull << 32);
+	cr_expect_lt(small, 8, "ids look like a counter: %llu of 64 below 2^32",
+		     (unsigned long long)small);
 	sl_batch_free(b);
 }
 
@@ -550,4 +570,26 @@ Test(catalog, data_survives_reopen)
 	test_reopen();
 	test_expect_value(SL_CF_PRINCIPALS, "kAKID", "secret record");
 	test_expect_value(SL_CF_PRINCIPALS, "kAKID2", "second");
+}
+
+TestSuite(finding_15, .init = test_open, .fini = test_close);
+
+/* sl_batch_append joins RocksDB's batch representation by hand: check it. */
+Test(finding_15, appended_batches_commit_as_one)
+{
+	struct sl_batch *a = sl_batch_new(), *b = sl_batch_new(), *empty = sl_batch_new();
+
+	sl_batch_put(a, test_fx.cat, SL_CF_TENANTS, "ta", 2, "one", 3);
+	sl_batch_put(b, test_fx.cat, SL_CF_AUDIT, "ab", 2, "two", 3);
+	sl_batch_put(b, test_fx.cat, SL_CF_PRINCIPALS, "pb", 2, "three", 5);
+	sl_batch_delete(b, test_fx.cat, SL_CF_TENANTS, "gone", 4);
+	cr_assert_eq(sl_batch_append(a, b), 0);
+	cr_assert_eq(sl_batch_append(a, empty), 0);
+	cr_assert_eq(sl_catalog_commit(test_fx.cat, a), 0);
+	test_expect_value(SL_CF_TENANTS, "ta", "one");
+	test_expect_value(SL_CF_AUDIT, "ab", "two");
+	test_expect_value(SL_CF_PRINCIPALS, "pb", "three");
+	sl_batch_free(a);
+	sl_batch_free(b);
+	sl_batch_free(empty);
 }

@@ -6,11 +6,13 @@
  */
 #include <criterion/criterion.h>
 #include <endian.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "capability.h"
 #include "reqsign.h"
 
 struct test_req {
@@ -193,4 +195,71 @@ Test(reqsign, secret_is_bound)
 
 	r.secret[SL_KEY_LEN - 1] ^= 1;
 	test_expect_differs(&r, "secret");
+}
+
+/* ---- per-server keys (finding 10) ------------------------------------------ */
+
+static void test_rings(struct sl_keyring *cluster, struct sl_keyring *one, struct sl_keyring *two)
+{
+	uint8_t secret[SL_KEY_LEN];
+
+	for (size_t i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)(i * 7 + 3);
+	cr_assert_eq(sl_keyring_init(cluster, secret, 1), 0);
+	cr_assert_eq(sl_keyring_for_server(cluster, 1, one), 0);
+	cr_assert_eq(sl_keyring_for_server(cluster, 2, two), 0);
+}
+
+Test(finding_10, a_capability_verifies_only_at_the_server_it_was_minted_for)
+{
+	struct sl_keyring cluster, one, two;
+	struct sl_cap cap = { .ops = SL_CAP_OP_READ, .tenant = 5, .object_id = 9,
+			      .shard_count = 1, .cap_id = 77 }, got;
+	uint8_t token[SL_CAP_LEN];
+	const char *why;
+
+	test_rings(&cluster, &one, &two);
+	cap.issued_ms = 1750000000000ull;
+	cap.expiry_ms = cap.issued_ms + 60000;
+	cr_assert_eq(sl_cap_mint(&cap, &one, token), 0);
+	cr_expect_eq(sl_cap_verify(token, sizeof(token), &one, cap.issued_ms + 1, &got, &why), 0);
+	cr_expect_neq(sl_cap_verify(token, sizeof(token), &two, cap.issued_ms + 1, &got, &why), 0,
+		      "server 2 accepted a capability minted for server 1");
+	cr_expect_neq(sl_cap_verify(token, sizeof(token), &cluster, cap.issued_ms + 1, &got, &why),
+		      0);
+	cr_expect_arr_neq(one.server_key, two.server_key, SL_KEY_LEN);
+	cr_expect_arr_neq(one.server_key, cluster.server_key, SL_KEY_LEN);
+}
+
+Test(finding_10, a_reply_mac_binds_the_server_the_challenge_and_every_byte)
+{
+	struct sl_keyring cluster, one, two;
+	uint8_t challenge[16] = { 1, 2, 3 }, other[16] = { 3, 2, 1 }, body[40] = { 0 };
+	uint8_t a[SL_MAC_LEN], b[SL_MAC_LEN];
+
+	test_rings(&cluster, &one, &two);
+	cr_assert_eq(sl_server_reply_mac(&one, challenge, body, sizeof(body), a), 0);
+	cr_assert_eq(sl_server_reply_mac(&two, challenge, body, sizeof(body), b), 0);
+	cr_expect_arr_neq(a, b, SL_MAC_LEN);
+	cr_assert_eq(sl_server_reply_mac(&one, other, body, sizeof(body), b), 0);
+	cr_expect_arr_neq(a, b, SL_MAC_LEN, "a reply replays under another challenge");
+	body[39] ^= 1;
+	cr_assert_eq(sl_server_reply_mac(&one, challenge, body, sizeof(body), b), 0);
+	cr_expect_arr_neq(a, b, SL_MAC_LEN, "a changed deletion list keeps its MAC");
+}
+
+Test(finding_10, server_key_ids_have_one_spelling)
+{
+	uint32_t id = 0;
+
+	cr_expect_eq(sl_server_key_id_parse("@data-server/7", &id), 0);
+	cr_expect_eq(id, 7);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/4294967295", &id), 0);
+	cr_expect_eq(sl_server_key_id_parse("@data-server", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/07", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/0", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/-1", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("@data-server/4294967296", &id), -EINVAL);
+	cr_expect_eq(sl_server_key_id_parse("SK7", &id), -EINVAL);
 }
