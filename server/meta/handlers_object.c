@@ -666,9 +666,13 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 				   : sl_fail(r, rc, "catalog read failed");
 		goto out;
 	}
+	/* Declassifying is an admin's right, and only over what it is cleared to read. */
 	if (sl_tags_lower(o->tags, o->n_tags, req->set, req->n_set, req->remove, req->n_remove) &&
-	    !sl_has_role(c->p, "admin")) {
-		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role");
+	    (!sl_has_role(c->p, "admin") ||
+	     sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification")) >
+		     sl_classification_rank(c->p->clearance))) {
+		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role and "
+			     "clearance for the object's classification");
 		goto out;
 	}
 	own = calloc(o->n_tags + 1, sizeof(*own));

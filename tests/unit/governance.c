@@ -485,3 +485,31 @@ Test(finding_08, tag_sets_are_bounded_and_unique)
 	free(store);
 	free(keys);
 }
+
+/* ---- finding 9: an admin hands out no more than it holds ----------------- */
+
+Test(finding_09, delegation_is_capped_at_what_the_admin_holds)
+{
+	char *admin_roles[] = { (char *)"admin", (char *)"reader" };
+	char *admin_purposes[] = { (char *)"analytics" };
+	char *reader[] = { (char *)"reader" }, *writer[] = { (char *)"writer" };
+	char *analytics[] = { (char *)"analytics" }, *billing[] = { (char *)"billing" };
+	Sluice__Principal a = SLUICE__PRINCIPAL__INIT;
+	const char *why = NULL;
+
+	a.roles = admin_roles;
+	a.n_roles = 2;
+	a.purposes = admin_purposes;
+	a.n_purposes = 1;
+	a.clearance = (char *)"internal";
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "internal", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, NULL, 0, NULL, 0, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, writer, 1, analytics, 1, "internal", &why),
+		     -EPERM, "a role it lacks");
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, billing, 1, "internal", &why), -EPERM,
+		     "a purpose it lacks");
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "confidential", &why),
+		     -EPERM, "a clearance above its own");
+	cr_expect_not_null(why);
+}
