@@ -3,13 +3,16 @@
  * STAT and LIST reveal nothing a read would be refused (1), every string
  * that reaches the catalog is validated (5), tag sets are bounded and
  * checked in linear time (8), cluster administration gives no data access
- * and no admin hands out more than it holds (9), read-side refusals and cross-tenant name
+ * and no admin hands out more than it holds (9), the catalog holds a
+ * SHA-256 root per shard that no commit can leave out (7, sluice-meta's
+ * side), read-side refusals and cross-tenant name
  * guesses are audited in the caller's tenant (11). Requests are sent both through
  * libsluice and raw (signed by the test with a principal's key), because an
  * attacker does not use our client.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +54,7 @@ static void teardown(void)
 
 TestSuite(finding_01, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_05, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_07, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_08, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_09, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_11, .init = setup_two, .fini = teardown, .timeout = 180);
@@ -681,4 +685,82 @@ Test(finding_09, admins_declassify_only_what_they_are_cleared_for)
 	cr_assert_eq(sluice_put(alice, "data", "memo", "memo", 4, NULL, 0), 0);
 	cr_expect_eq(sluice_set_tags(alice, "data", "memo", pub, 1, NULL, 0), 0, "%s",
 		     sluice_last_error(alice));
+}
+
+/* ---- finding 7: every shard has a SHA-256 root in the catalog ------------ */
+
+/* SHA-256 over the SHA-256 of each 64 KiB block: computed here independently of libsluice. */
+static void shard_root(const uint8_t *buf, size_t len, uint8_t root[32])
+{
+	EVP_MD_CTX *outer = EVP_MD_CTX_new();
+	uint8_t d[32];
+	unsigned int n = 32;
+
+	cr_assert(outer && EVP_DigestInit_ex(outer, EVP_sha256(), NULL));
+	for (size_t off = 0; off < len; off += 65536) {
+		size_t take = len - off < 65536 ? len - off : 65536;
+
+		cr_assert(EVP_Digest(buf + off, take, d, &n, EVP_sha256(), NULL));
+		cr_assert(EVP_DigestUpdate(outer, d, 32));
+	}
+	cr_assert(EVP_DigestFinal_ex(outer, root, &n));
+	EVP_MD_CTX_free(outer);
+}
+
+Test(finding_07, commits_without_shard_roots_are_refused)
+{
+	Sluice__PutBeginReq begin = SLUICE__PUT_BEGIN_REQ__INIT;
+	Sluice__PutCommitReq commit = SLUICE__PUT_COMMIT_REQ__INIT;
+	Sluice__Shard shard = SLUICE__SHARD__INIT, *shards[] = { &shard };
+	Sluice__ObjectPlan *plan = NULL;
+	uint8_t sha[32] = { 0 }, root[32] = { 1 };
+	char err[256];
+
+	begin.ns = (char *)"data";
+	begin.name = (char *)"rootless";
+	begin.size = 10;
+	cr_assert_eq(raw_call(alice_cred, SL_RPC_PUT_BEGIN, &begin.base,
+			      &sluice__object_plan__descriptor, (ProtobufCMessage **)&plan, err,
+			      sizeof(err)), 0, "%s", err);
+	commit.object_id = plan->object->id;
+	commit.shards = shards;
+	commit.n_shards = 1;
+	commit.sha256 = (ProtobufCBinaryData){ 32, sha };
+	shard.index = 0;
+	shard.length = 10;
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), -EINVAL, "a commit without a root was accepted");
+	cr_expect(strstr(err, "SHA-256 root"), "%s", err);
+	shard.sha256 = (ProtobufCBinaryData){ 31, root };
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), -EINVAL, "a 31-byte root was accepted");
+	shard.sha256 = (ProtobufCBinaryData){ 32, root };
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), 0, "%s", err);
+	sluice__object_plan__free_unpacked(plan, NULL);
+}
+
+Test(finding_07, plans_carry_each_shards_root)
+{
+	const size_t size = 300000; /* shards of 131072: 2 full (2 blocks each), 1 short */
+	struct sluice_ns_spec ns = { NULL, "big", 131072, 0, NULL, 0 };
+	uint8_t *data = malloc(size), root[32];
+	Sluice__ObjectPlan *plan;
+
+	cr_assert(data);
+	tc_fill(data, size, 7);
+	cr_assert_eq(sluice_ns_create(alice, &ns), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(sluice_put(alice, "big", "blob", data, size, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+	cr_assert_eq(raw_stat(alice_cred, "big", "blob", "inference", &plan), 0);
+	cr_assert_eq(plan->n_shards, 3);
+	for (size_t i = 0; i < plan->n_shards; i++) {
+		const Sluice__Shard *sh = plan->shards[i];
+
+		cr_assert_eq(sh->sha256.len, 32, "shard %zu has no root", i);
+		shard_root(data + i * 131072, sh->length, root);
+		cr_expect_arr_eq(sh->sha256.data, root, 32, "shard %zu: wrong root", i);
+	}
+	sluice__object_plan__free_unpacked(plan, NULL);
+	free(data);
 }
