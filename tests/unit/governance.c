@@ -419,6 +419,10 @@ Test(finding_05, listing_prefixes_are_bounded_printable_utf8)
 	cr_expect(!sl_name_prefix_valid("a\nb"));
 	cr_expect(!sl_name_prefix_valid("\xff"));
 	cr_expect(!sl_name_prefix_valid(NULL));
+	cr_expect(sl_text_valid("rack 7, row \xc3\xa9", 1, 64));
+	cr_expect(!sl_text_valid("", 1, 64));
+	cr_expect(!sl_text_valid("12345", 1, 4));
+	cr_expect(!sl_text_valid("a\tb", 1, 64));
 	memset(prefix, 'p', sizeof(prefix));
 	prefix[SL_OBJECT_NAME_MAX] = '\0';
 	cr_expect(sl_name_prefix_valid(prefix));
