@@ -92,7 +92,7 @@ static int may_create_principal(struct sl_meta *m, const struct sl_caller *c, ui
 				struct sl_reply *r)
 {
 	const char *why;
-	int rc;
+	int rc, root = 0;
 
 	if (tenant == c->p->tenant_id) {
 		rc = sl_gov_check_delegation(c->p, req->roles, req->n_roles, req->purposes,
@@ -107,11 +107,10 @@ static int may_create_principal(struct sl_meta *m, const struct sl_caller *c, ui
 		rc = -EPERM;
 		goto out;
 	}
+	for (size_t i = 0; i < req->n_roles; i++)
+		root |= strcmp(req->roles[i], "admin") == 0;
 	why = "a tenant's first principal must have the admin role";
-	rc = 0;
-	for (size_t i = 0; i < req->n_roles && rc == 0; i++)
-		rc = strcmp(req->roles[i], "admin") == 0;
-	rc = rc ? 0 : -EPERM;
+	rc = root ? 0 : -EPERM;
 out:
 	if (rc) {
 		audit_refused(m, "principal.create", tenant, c, req->name, why);

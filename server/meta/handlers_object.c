@@ -343,7 +343,6 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	}
 	for (uint32_t i = 0; i < o->shard_count; i++) {
 		const Sluice__Shard *got = req->shards[i];
-
 		ProtobufCBinaryData own;
 
 		if (got->index != i || got->length != shards[i]->length) {
