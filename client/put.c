@@ -13,6 +13,7 @@
 
 #include "capability.h"
 #include "crc32c.h"
+#include "digest.h"
 #include "plan.h"
 #include "session_int.h"
 #include "sl_time.h"
@@ -130,10 +131,10 @@ static int wait_window(sluice_session *s, const Sluice__ObjectPlan *plan, struct
 	return rc;
 }
 
-/* Reads window w's shards from the source, with their CRC32Cs, into the digest. */
+/* Reads window w's shards from the source, with their CRC32Cs and roots, into the digest. */
 static int stage_window(sluice_session *s, const Sluice__ObjectPlan *plan, struct source *src,
 			EVP_MD_CTX *sha, struct window *w, Sluice__Shard *done,
-			Sluice__Shard **done_ptrs)
+			Sluice__Shard **done_ptrs, uint8_t (*roots)[SL_DIGEST_LEN])
 {
 	for (uint32_t i = 0; i < w->count; i++) {
 		uint32_t idx = w->first + i;
@@ -145,10 +146,13 @@ static int stage_window(sluice_session *s, const Sluice__ObjectPlan *plan, struc
 			return sl_sess_fail(s, rc, "reading the input failed: %s", strerror(-rc));
 		w->crcs[i] = sl_crc32c(0, buf, sh->length);
 		EVP_DigestUpdate(sha, buf, sh->length);
+		if (sl_shard_root(buf, sh->length, roots[idx]))
+			return sl_sess_fail(s, -ENOMEM, "out of memory");
 		sluice__shard__init(&done[idx]);
 		done[idx].index = idx;
 		done[idx].length = sh->length;
 		done[idx].crc32c = w->crcs[i];
+		done[idx].sha256 = (ProtobufCBinaryData){ SL_DIGEST_LEN, roots[idx] };
 		done_ptrs[idx] = &done[idx];
 	}
 	return 0;
@@ -163,6 +167,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	Sluice__ObjectPlan *plan = NULL;
 	Sluice__Tag *tag_store = NULL;
 	Sluice__Shard *done = NULL, **done_ptrs = NULL;
+	uint8_t (*roots)[SL_DIGEST_LEN] = NULL;
 	struct sl_fabric_mr mr = { 0 };
 	EVP_MD_CTX *sha = EVP_MD_CTX_new();
 	uint8_t digest[32], *stage = NULL;
@@ -203,7 +208,8 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	done = calloc(plan->n_shards + 1, sizeof(*done));
 	done_ptrs = calloc(plan->n_shards + 1, sizeof(*done_ptrs));
 	fi = calloc(plan->n_servers + 1, sizeof(*fi));
-	if (!done || !done_ptrs || !fi) {
+	roots = calloc(plan->n_shards + 1, sizeof(*roots));
+	if (!done || !done_ptrs || !fi || !roots) {
 		rc = sl_sess_fail(s, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -239,7 +245,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 		w->first = first;
 		w->count = plan->n_shards - first < SL_PUT_WINDOW ? plan->n_shards - first
 								    : SL_PUT_WINDOW;
-		rc = stage_window(s, plan, src, sha, w, done, done_ptrs);
+		rc = stage_window(s, plan, src, sha, w, done, done_ptrs, roots);
 		if (prev && prev->count) {
 			int prc = wait_window(s, plan, prev);
 
@@ -292,6 +298,7 @@ out:
 	free(fi);
 	free(done);
 	free(done_ptrs);
+	free(roots);
 	free(begin.tags);
 	free(tag_store);
 	EVP_MD_CTX_free(sha);

@@ -1,7 +1,8 @@
 /*
  * Handlers for tenants, principals and namespaces. Creating a tenant is for
  * cluster admins (the system tenant's admins); principals and namespaces are
- * created by a tenant's own admins, or by cluster admins naming the tenant.
+ * created by a tenant's own admins, or by cluster admins naming the tenant
+ * (principals: only the tenant's first one, see sl_h_principal_create).
  * Cluster admins manage tenants but cannot read their data: reads are
  * always scoped to the caller's own tenant.
  */
@@ -31,6 +32,91 @@ static int commit_created(struct sl_meta *m, struct sl_batch *b, const char *eve
 	a.object = (char *)name;
 	a.decision = (char *)"done";
 	return sl_audit_commit(m, &a, b);
+}
+
+/* Records a refused administrative request in the tenant it aimed at. */
+static void audit_refused(struct sl_meta *m, const char *event, uint64_t tenant,
+			  const struct sl_caller *c, const char *name, const char *reason)
+{
+	Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
+	int rc;
+
+	a.event = (char *)event;
+	a.tenant_id = tenant;
+	a.principal_id = c->p->id;
+	a.object = (char *)name;
+	a.decision = (char *)"deny";
+	a.reason = (char *)reason;
+	rc = sl_audit_commit(m, &a, NULL);
+	if (rc)
+		SL_ERR_RC(rc, "audit: refused %s of %s not recorded", event, name);
+}
+
+static int tenant_has_principal_one(void *arg, const uint8_t *key, size_t klen,
+				    const uint8_t *val, size_t vlen)
+{
+	*(int *)arg = 1;
+	return 1;
+}
+
+/* 1 when the tenant has a principal, 0 when none, or a negative errno. */
+static int tenant_has_principal(struct sl_meta *m, uint64_t tenant)
+{
+	struct sl_key k;
+	int found = 0, rc;
+
+	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant);
+	rc = sl_catalog_scan(m->cat, SL_CF_PRINCIPALS, k.b, k.len, NULL, 0,
+			     tenant_has_principal_one, &found);
+	return rc < 0 ? rc : found;
+}
+
+/*
+ * Whether the caller may create the principal req describes in tenant;
+ * called under mutate_lock, so "the tenant's first principal" cannot race.
+ * Cluster administration is kept apart from data access:
+ *  - In its own tenant an admin (a cluster admin in the system tenant too)
+ *    hands out only what it holds: roles and purposes it has itself and a
+ *    clearance not above its own (sl_gov_check_delegation).
+ *  - In another tenant a cluster admin may create only the tenant's first
+ *    principal, and it must hold the admin role: the tenant's root, whose
+ *    roles, purposes and clearance set what the tenant can ever hand out.
+ *    From then on only the tenant's own admins create principals there, so
+ *    no cluster admin can mint itself a login into a tenant that has data.
+ *    The root's credentials pass through the cluster admin once, at
+ *    hand-over, and that creation stays in the tenant's audit log.
+ * 0, or a refusal already set in r (and audited).
+ */
+static int may_create_principal(struct sl_meta *m, const struct sl_caller *c, uint64_t tenant,
+				const Sluice__PrincipalCreateReq *req, const char *clearance,
+				struct sl_reply *r)
+{
+	const char *why;
+	int rc, root = 0;
+
+	if (tenant == c->p->tenant_id) {
+		rc = sl_gov_check_delegation(c->p, req->roles, req->n_roles, req->purposes,
+					     req->n_purposes, clearance, &why);
+		goto out;
+	}
+	rc = tenant_has_principal(m, tenant);
+	if (rc < 0)
+		return sl_fail(r, rc, "catalog read failed");
+	why = "a cluster admin creates only a tenant's first principal; its admins create the rest";
+	if (rc > 0) {
+		rc = -EPERM;
+		goto out;
+	}
+	for (size_t i = 0; i < req->n_roles; i++)
+		root |= strcmp(req->roles[i], "admin") == 0;
+	why = "a tenant's first principal must have the admin role";
+	rc = root ? 0 : -EPERM;
+out:
+	if (rc) {
+		audit_refused(m, "principal.create", tenant, c, req->name, why);
+		sl_fail(r, rc, "%s", why);
+	}
+	return rc;
 }
 
 int sl_h_tenant_create(struct sl_meta *m, const struct sl_caller *c,
@@ -128,6 +214,7 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 			  const Sluice__PrincipalCreateReq *req, struct sl_reply *r)
 {
 	Sluice__Principal p = SLUICE__PRINCIPAL__INIT;
+	const char *clearance = req->clearance;
 	uint8_t secret[SL_KEY_LEN], kid[8];
 	char key_id[24], kh[17];
 	struct sl_batch *b = NULL;
@@ -146,7 +233,17 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 	if (rc)
 		return rc;
 
+	/* Unset: internal, or the creator's own clearance when that is lower. */
+	if (!clearance[0])
+		clearance = "internal";
+	if (!req->clearance[0] && tenant == c->p->tenant_id &&
+	    sl_classification_rank(c->p->clearance) < sl_classification_rank(clearance))
+		clearance = c->p->clearance;
+
 	pthread_mutex_lock(&m->mutate_lock);
+	rc = may_create_principal(m, c, tenant, req, clearance, r);
+	if (rc)
+		goto out;
 	sl_key_str(sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant), req->name);
 	rc = sl_catalog_get_raw(m->cat, SL_CF_PRINCIPALS, k.b, k.len, &val, &vlen);
 	free(val);
@@ -171,7 +268,7 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 	p.n_roles = req->n_roles;
 	p.purposes = req->purposes;
 	p.n_purposes = req->n_purposes;
-	p.clearance = req->clearance[0] ? req->clearance : (char *)"internal";
+	p.clearance = (char *)clearance;
 	p.created_ms = sl_now_ms();
 	sl_batch_put(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, key_id, strlen(key_id));
 	sl_key_str(sl_key_tag(sl_key_reset(&k), 'k'), key_id);

@@ -23,8 +23,16 @@
 #define SL_LIST_LIMIT 1000
 /* A listing page ends before its entries pack to more than this (a frame is 4 MiB). */
 #define SL_LIST_BYTES_MAX (2u << 20)
-/* 64 Ki shards: about 1.5 MiB of plan, well inside SL_FRAME_MAX. */
-#define SL_OBJECT_SHARDS_MAX 65536u
+/*
+ * The plan (and the commit) of an object travel in one frame each
+ * (SL_FRAME_MAX, 4 MiB). A Shard packs to at most 4 (index < 2^21) + 5
+ * (length <= 16 MiB) + 6 (crc32c) + 2 + 16 x 5 (servers: up to 16 replicas,
+ * any u32 id) + 34 (the 32-byte root) = 131 bytes, plus 3 of framing in the
+ * repeated field: 134. 16 Ki shards are then at most 2.1 MiB, typically
+ * (3 replicas, small ids) about 1 MiB, leaving room for the object record
+ * (tags <= 64, about 21 KiB), up to 256 server records and the capability.
+ */
+#define SL_OBJECT_SHARDS_MAX 16384u
 
 static int may_write(const struct sl_caller *c)
 {
@@ -371,14 +379,24 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	}
 	for (uint32_t i = 0; i < o->shard_count; i++) {
 		const Sluice__Shard *got = req->shards[i];
+		ProtobufCBinaryData own;
 
 		if (got->index != i || got->length != shards[i]->length) {
 			rc = sl_fail(r, -EINVAL, "shard %u does not match the plan", i);
 			goto out;
 		}
+		/* Readers verify every block against this root: no root, no object. */
+		if (got->sha256.len != 32) {
+			rc = sl_fail(r, -EINVAL, "shard %u lacks its SHA-256 root (32 bytes)", i);
+			goto out;
+		}
 		shards[i]->crc32c = got->crc32c;
+		/* The request owns the root's bytes: lend them only while packing. */
+		own = shards[i]->sha256;
+		shards[i]->sha256 = got->sha256;
 		sl_key_u32(sl_key_u64(sl_key_reset(&k), o->id), i);
 		rc = sl_batch_put_msg(b, m->cat, SL_CF_SHARDS, k.b, k.len, &shards[i]->base);
+		shards[i]->sha256 = own;
 		if (rc)
 			goto out;
 	}
@@ -700,9 +718,13 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 				   : sl_fail(r, rc, "catalog read failed");
 		goto out;
 	}
+	/* Declassifying is an admin's right, and only over what it is cleared to read. */
 	if (sl_tags_lower(o->tags, o->n_tags, req->set, req->n_set, req->remove, req->n_remove) &&
-	    !sl_has_role(c->p, "admin")) {
-		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role");
+	    (!sl_has_role(c->p, "admin") ||
+	     sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification")) >
+		     sl_classification_rank(c->p->clearance))) {
+		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role and "
+			     "clearance for the object's classification");
 		goto out;
 	}
 	own = calloc(o->n_tags + 1, sizeof(*own));

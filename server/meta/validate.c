@@ -61,8 +61,7 @@ static size_t printable_len(const unsigned char *p)
 	return l;
 }
 
-/* 1 when s is min..max bytes of printable UTF-8. */
-static int text_valid(const char *s, size_t min, size_t max)
+int sl_text_valid(const char *s, size_t min, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = s ? strnlen(s, max + 1) : 0;
@@ -115,7 +114,7 @@ int sl_object_name_valid(const char *s)
 
 int sl_name_prefix_valid(const char *s)
 {
-	return text_valid(s, 0, SL_OBJECT_NAME_MAX);
+	return sl_text_valid(s, 0, SL_OBJECT_NAME_MAX);
 }
 
 int sl_tag_key_valid(const char *s)
@@ -136,7 +135,7 @@ int sl_tag_key_valid(const char *s)
 
 int sl_tag_value_valid(const char *s)
 {
-	return text_valid(s, 1, SL_TAG_VALUE_MAX);
+	return sl_text_valid(s, 1, SL_TAG_VALUE_MAX);
 }
 
 static int cmp_str(const void *a, const void *b)

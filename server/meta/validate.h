@@ -46,6 +46,11 @@ int sl_object_name_valid(const char *s);
  * a component, so the path rules of object names do not apply).
  */
 int sl_name_prefix_valid(const char *s);
+/*
+ * Free text (labels and the like): min..max bytes of valid UTF-8 without
+ * C0, DEL or C1 control characters, so it prints as one harmless line.
+ */
+int sl_text_valid(const char *s, size_t min, size_t max);
 /* Tag keys: 1..SL_TAG_KEY_MAX of [a-z0-9._-], starting with a letter. */
 int sl_tag_key_valid(const char *s);
 /* Tag values: 1..SL_TAG_VALUE_MAX bytes of valid UTF-8 without control characters. */

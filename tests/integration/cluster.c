@@ -262,27 +262,63 @@ void tc_stop(struct tcluster *c)
 	c->dir[0] = '\0';
 }
 
+/* Writes a credentials file for key_id/secret at path. */
+static void write_cred(struct tcluster *c, const char *path, const char *key_id,
+		       const char *secret)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert(f, "cannot write %s", path);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", c->meta_addr, key_id, secret);
+	fclose(f);
+}
+
+/*
+ * A session of tenant's own admin ("admin", every role, both purposes,
+ * clearance restricted, credentials in <dir>/<tenant>-admin.cred). The
+ * first time, the cluster admin creates the tenant and this, its first
+ * principal: the only principal a cluster admin may create in a tenant.
+ */
+static sluice_session *tenant_admin(struct tcluster *c, const char *tenant)
+{
+	static const char *const roles[] = { "admin", "writer", "reader" };
+	static const char *const purposes[] = { "inference", "training" };
+	struct sluice_principal_spec spec = { tenant, "admin", roles, 3, purposes, 2, "restricted" };
+	sluice_session *s = NULL;
+	char key_id[24], secret[65], path[400];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s-admin.cred", c->dir, tenant);
+	if (access(path, F_OK) != 0) {
+		sluice_session *admin = tc_admin(c);
+
+		rc = sluice_tenant_create(admin, tenant, NULL);
+		cr_assert(rc == 0 || rc == -EEXIST, "tenant create: %s", sluice_last_error(admin));
+		rc = sluice_principal_create(admin, &spec, key_id, secret);
+		cr_assert_eq(rc, 0, "tenant admin create: %s", sluice_last_error(admin));
+		sluice_close(admin);
+		write_cred(c, path, key_id, secret);
+	}
+	rc = sluice_open_file(path, NULL, "inference", &s);
+	cr_assert_eq(rc, 0);
+	return s;
+}
+
 sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char *name,
 			     const char *clearance, char *cred_out, size_t cred_len)
 {
 	static const char *const roles[] = { "admin", "writer", "reader" };
 	static const char *const purposes[] = { "inference", "training" };
-	struct sluice_principal_spec spec = { tenant, name, roles, 3, purposes, 2, clearance };
-	sluice_session *admin = tc_admin(c), *s = NULL;
+	struct sluice_principal_spec spec = { NULL, name, roles, 3, purposes, 2, clearance };
+	sluice_session *admin = tenant_admin(c, tenant), *s = NULL;
 	char key_id[24], secret[65], path[400];
-	FILE *f;
 	int rc;
 
-	rc = sluice_tenant_create(admin, tenant, NULL);
-	cr_assert(rc == 0 || rc == -EEXIST, "tenant create: %s", sluice_last_error(admin));
 	rc = sluice_principal_create(admin, &spec, key_id, secret);
 	cr_assert_eq(rc, 0, "principal create: %s", sluice_last_error(admin));
 	sluice_close(admin);
 	snprintf(path, sizeof(path), "%s/%s-%s.cred", c->dir, tenant, name);
-	f = fopen(path, "w");
-	cr_assert(f);
-	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", c->meta_addr, key_id, secret);
-	fclose(f);
+	write_cred(c, path, key_id, secret);
 	if (cred_out)
 		snprintf(cred_out, cred_len, "%s", path);
 	rc = sluice_open_file(path, NULL, "inference", &s);

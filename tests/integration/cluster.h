@@ -47,10 +47,11 @@ void tc_wait_servers_up(struct tcluster *c, int up);
 
 sluice_session *tc_admin(struct tcluster *c);
 /*
- * Creates tenant (if needed), a principal with every role, the purposes
- * "inference" and "training" and the given clearance, writes its credentials
- * to <dir>/<tenant>-<name>.cred (path in cred_out when non-NULL), and opens a
- * session declaring "inference".
+ * Creates tenant and its admin "admin" (as the cluster admin) if needed,
+ * then, as that tenant admin, a principal with every role, the purposes
+ * "inference" and "training" and the given clearance (at most restricted),
+ * writes its credentials to <dir>/<tenant>-<name>.cred (path in cred_out
+ * when non-NULL), and opens a session declaring "inference".
  */
 sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char *name,
 			     const char *clearance, char *cred_out, size_t cred_len);

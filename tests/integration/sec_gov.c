@@ -2,13 +2,17 @@
  * Regression tests for the governance findings of the security review:
  * STAT and LIST reveal nothing a read would be refused (1), every string
  * that reaches the catalog is validated (5), tag sets are bounded and
- * checked in linear time (8), read-side refusals and cross-tenant name
+ * checked in linear time (8), cluster administration gives no data access
+ * and no admin hands out more than it holds (9), the catalog holds a
+ * SHA-256 root per shard that no commit can leave out (7, sluice-meta's
+ * side), read-side refusals and cross-tenant name
  * guesses are audited in the caller's tenant (11). Requests are sent both through
  * libsluice and raw (signed by the test with a principal's key), because an
  * attacker does not use our client.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +54,9 @@ static void teardown(void)
 
 TestSuite(finding_01, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_05, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_07, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_08, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(finding_09, .init = setup, .fini = teardown, .timeout = 180);
 TestSuite(finding_11, .init = setup_two, .fini = teardown, .timeout = 180);
 
 /* Sends one signed request as the principal of cred; returns the server's answer. */
@@ -550,4 +556,211 @@ Test(finding_11, missing_role_and_missing_object_refusals_are_audited)
 	cr_expect_eq(audited(alice, "object.list", "data/", "deny", "no role that may read"), 1);
 	cr_expect_eq(audited(alice, "read.grant", "data/gone", "deny", "not found"), 1);
 	cr_expect_eq(audited(alice, "object.stat", "data/gone", "deny", "not found"), 1);
+}
+
+/* ---- finding 9: admin rights are separated and capped -------------------- */
+
+static const char *const all_roles[] = { "admin", "writer", "reader" };
+static const char *const reader_role[] = { "reader" };
+static const char *const admin_role[] = { "admin" };
+static const char *const inference[] = { "inference" };
+
+/* Creates a principal as s; returns the answer, and writes its credentials to path. */
+static int create(sluice_session *s, const char *tenant, const char *name,
+		  const char *const *roles, size_t n_roles, const char *const *purposes,
+		  size_t n_purposes, const char *clearance, char *path, size_t path_len)
+{
+	struct sluice_principal_spec spec = { tenant,	  name,	      roles,	n_roles,
+					      purposes, n_purposes, clearance };
+	char key_id[24], secret[65];
+	int rc = sluice_principal_create(s, &spec, key_id, secret);
+	FILE *f;
+
+	if (rc || !path)
+		return rc;
+	snprintf(path, path_len, "%s/%s-%s.cred", cl.dir, tenant ? tenant : "own", name);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", cl.meta_addr, key_id, secret);
+	fclose(f);
+	return 0;
+}
+
+Test(finding_09, cluster_admin_cannot_get_into_a_tenant_with_data)
+{
+	sluice_session *root = tc_admin(&cl), *mole = NULL;
+	char path[400], buf[8];
+	size_t got;
+
+	cr_assert_eq(sluice_put(alice, "data", "payroll", "1234", 4, NULL, 0), 0);
+	/* acme has principals: no reader, writer or even admin can be added by the cluster. */
+	cr_expect_eq(create(root, "acme", "mole", all_roles, 3, inference, 1, "restricted", path,
+			    sizeof(path)), -EPERM);
+	cr_expect_eq(create(root, "acme", "mole", reader_role, 1, inference, 1, "public", path,
+			    sizeof(path)), -EPERM);
+	cr_expect_eq(create(root, "acme", "mole", admin_role, 1, NULL, 0, NULL, path, sizeof(path)),
+		     -EPERM);
+	cr_expect(strstr(sluice_last_error(root), "first principal"), "%s",
+		  sluice_last_error(root));
+	cr_expect_eq(sluice_open_file(path, NULL, "inference", &mole), -ENOENT,
+		     "a credentials file was written");
+
+	/* A new tenant: its first principal must be an admin, and only one is created so. */
+	cr_assert_eq(sluice_tenant_create(root, "initech", NULL), 0);
+	cr_expect_eq(create(root, "initech", "reader", reader_role, 1, inference, 1, "internal",
+			    NULL, 0), -EPERM);
+	cr_expect_eq(create(root, "initech", "carol", all_roles, 3, inference, 1, "confidential",
+			    path, sizeof(path)), 0, "%s", sluice_last_error(root));
+	cr_expect_eq(create(root, "initech", "dave", all_roles, 3, inference, 1, "confidential",
+			    NULL, 0), -EPERM);
+
+	/* The refusals are in acme's audit log, where acme's admins see them. */
+	{
+		struct sluice_audit_record *rec;
+		size_t n;
+		int chain_ok, refused = 0;
+
+		cr_assert_eq(sluice_audit_list(alice, 0, 1000, &rec, &n, &chain_ok, NULL), 0);
+		for (size_t i = 0; i < n; i++)
+			refused += strcmp(rec[i].event, "principal.create") == 0 &&
+				   strcmp(rec[i].decision, "deny") == 0 &&
+				   strcmp(rec[i].object, "mole") == 0;
+		sluice_audit_free(rec, n);
+		cr_expect_eq(refused, 3);
+	}
+	cr_expect_eq(sluice_read(alice, "data", "payroll", 0, buf, sizeof(buf), &got), 0);
+	sluice_close(root);
+}
+
+Test(finding_09, admins_hand_out_no_more_than_they_hold)
+{
+	static const char *const marketing[] = { "inference", "marketing" };
+	static const char *const admin_purpose[] = { "admin" };
+	sluice_session *limited = NULL, *root = tc_admin(&cl);
+	char path[400];
+
+	/* alice: every role, inference and training, cleared to internal. */
+	cr_expect_eq(create(alice, NULL, "p1", reader_role, 1, inference, 1, "confidential", NULL,
+			    0), -EPERM, "clearance above the creator's");
+	cr_expect_eq(create(alice, NULL, "p2", reader_role, 1, marketing, 2, "internal", NULL, 0),
+		     -EPERM, "a purpose the creator lacks");
+	cr_expect_eq(create(alice, NULL, "p3", reader_role, 1, inference, 1, "internal", NULL, 0),
+		     0, "%s", sluice_last_error(alice));
+
+	/* An admin that only administers: it cannot hand out data roles. */
+	cr_assert_eq(create(alice, NULL, "limited", admin_role, 1, inference, 1, "public", path,
+			    sizeof(path)), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(sluice_open_file(path, NULL, "inference", &limited), 0);
+	cr_expect_eq(create(limited, NULL, "w", reader_role, 1, inference, 1, "public", NULL, 0),
+		     -EPERM, "a role the creator lacks");
+	cr_expect_eq(create(limited, NULL, "a2", admin_role, 1, inference, 1, "internal", NULL, 0),
+		     -EPERM, "clearance above the creator's");
+	/* Left unset, the clearance is capped at the creator's own. */
+	cr_expect_eq(create(limited, NULL, "a3", admin_role, 1, inference, 1, NULL, NULL, 0), 0,
+		     "%s", sluice_last_error(limited));
+	sluice_close(limited);
+
+	/* The cluster admin in its own tenant: the same cap (it holds purpose admin, public). */
+	cr_expect_eq(create(root, NULL, "ops", admin_role, 1, inference, 1, NULL, NULL, 0),
+		     -EPERM);
+	cr_expect_eq(create(root, NULL, "ops", admin_role, 1, admin_purpose, 1, "restricted", NULL,
+			    0), -EPERM);
+	cr_expect_eq(create(root, NULL, "ops", admin_role, 1, admin_purpose, 1, NULL, NULL, 0), 0,
+		     "%s", sluice_last_error(root));
+	sluice_close(root);
+}
+
+Test(finding_09, admins_declassify_only_what_they_are_cleared_for)
+{
+	const struct sluice_tag restricted[] = { { "classification", "restricted" } };
+	const struct sluice_tag pub[] = { { "classification", "public" } };
+	char buf[8];
+	size_t got;
+
+	/* alice (admin, internal) would grant herself the read by lowering it. */
+	cr_assert_eq(sluice_put(alice, "data", "vault", "gold", 4, restricted, 1), 0);
+	cr_expect_eq(sluice_set_tags(alice, "data", "vault", pub, 1, NULL, 0), -EPERM);
+	cr_expect_eq(sluice_read(alice, "data", "vault", 0, buf, sizeof(buf), &got), -EACCES);
+	/* Within her clearance she may. */
+	cr_assert_eq(sluice_put(alice, "data", "memo", "memo", 4, NULL, 0), 0);
+	cr_expect_eq(sluice_set_tags(alice, "data", "memo", pub, 1, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+}
+
+/* ---- finding 7: every shard has a SHA-256 root in the catalog ------------ */
+
+/* SHA-256 over the SHA-256 of each 64 KiB block: computed here independently of libsluice. */
+static void shard_root(const uint8_t *buf, size_t len, uint8_t root[32])
+{
+	EVP_MD_CTX *outer = EVP_MD_CTX_new();
+	uint8_t d[32];
+	unsigned int n = 32;
+
+	cr_assert(outer && EVP_DigestInit_ex(outer, EVP_sha256(), NULL));
+	for (size_t off = 0; off < len; off += 65536) {
+		size_t take = len - off < 65536 ? len - off : 65536;
+
+		cr_assert(EVP_Digest(buf + off, take, d, &n, EVP_sha256(), NULL));
+		cr_assert(EVP_DigestUpdate(outer, d, 32));
+	}
+	cr_assert(EVP_DigestFinal_ex(outer, root, &n));
+	EVP_MD_CTX_free(outer);
+}
+
+Test(finding_07, commits_without_shard_roots_are_refused)
+{
+	Sluice__PutBeginReq begin = SLUICE__PUT_BEGIN_REQ__INIT;
+	Sluice__PutCommitReq commit = SLUICE__PUT_COMMIT_REQ__INIT;
+	Sluice__Shard shard = SLUICE__SHARD__INIT, *shards[] = { &shard };
+	Sluice__ObjectPlan *plan = NULL;
+	uint8_t sha[32] = { 0 }, root[32] = { 1 };
+	char err[256];
+
+	begin.ns = (char *)"data";
+	begin.name = (char *)"rootless";
+	begin.size = 10;
+	cr_assert_eq(raw_call(alice_cred, SL_RPC_PUT_BEGIN, &begin.base,
+			      &sluice__object_plan__descriptor, (ProtobufCMessage **)&plan, err,
+			      sizeof(err)), 0, "%s", err);
+	commit.object_id = plan->object->id;
+	commit.shards = shards;
+	commit.n_shards = 1;
+	commit.sha256 = (ProtobufCBinaryData){ 32, sha };
+	shard.index = 0;
+	shard.length = 10;
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), -EINVAL, "a commit without a root was accepted");
+	cr_expect(strstr(err, "SHA-256 root"), "%s", err);
+	shard.sha256 = (ProtobufCBinaryData){ 31, root };
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), -EINVAL, "a 31-byte root was accepted");
+	shard.sha256 = (ProtobufCBinaryData){ 32, root };
+	cr_expect_eq(raw_call(alice_cred, SL_RPC_PUT_COMMIT, &commit.base, NULL, NULL, err,
+			      sizeof(err)), 0, "%s", err);
+	sluice__object_plan__free_unpacked(plan, NULL);
+}
+
+Test(finding_07, plans_carry_each_shards_root)
+{
+	const size_t size = 300000; /* shards of 131072: 2 full (2 blocks each), 1 short */
+	struct sluice_ns_spec ns = { NULL, "big", 131072, 0, NULL, 0 };
+	uint8_t *data = malloc(size), root[32];
+	Sluice__ObjectPlan *plan;
+
+	cr_assert(data);
+	tc_fill(data, size, 7);
+	cr_assert_eq(sluice_ns_create(alice, &ns), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(sluice_put(alice, "big", "blob", data, size, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+	cr_assert_eq(raw_stat(alice_cred, "big", "blob", "inference", &plan), 0);
+	cr_assert_eq(plan->n_shards, 3);
+	for (size_t i = 0; i < plan->n_shards; i++) {
+		const Sluice__Shard *sh = plan->shards[i];
+
+		cr_assert_eq(sh->sha256.len, 32, "shard %zu has no root", i);
+		shard_root(data + i * 131072, sh->length, root);
+		cr_expect_arr_eq(sh->sha256.data, root, 32, "shard %zu: wrong root", i);
+	}
+	sluice__object_plan__free_unpacked(plan, NULL);
+	free(data);
 }

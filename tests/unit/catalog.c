@@ -54,6 +54,7 @@ static void test_reopen(void)
 }
 
 TestSuite(catalog, .init = test_open, .fini = test_close);
+TestSuite(finding_07, .init = test_open, .fini = test_close);
 
 static void test_put(enum sl_cf cf, const char *key, const char *val)
 {
@@ -159,6 +160,36 @@ Test(catalog, message_round_trip)
 	cr_expect_str_eq(got->name, "acme");
 	cr_expect_eq(got->created_ms, 1750000000000ull);
 	sluice__tenant__free_unpacked(got, NULL);
+}
+
+/* Finding 7: a shard record keeps the root that range reads verify against. */
+Test(finding_07, shard_root_survives_the_catalog)
+{
+	Sluice__Shard sh = SLUICE__SHARD__INIT;
+	Sluice__Shard *got = NULL;
+	struct sl_batch *b = sl_batch_new();
+	uint8_t root[32];
+	uint32_t servers[] = { 1, 2, 3 };
+
+	for (size_t i = 0; i < sizeof(root); i++)
+		root[i] = (uint8_t)(0xa0 + i);
+	sh.index = 7;
+	sh.length = 65536;
+	sh.crc32c = 0xdeadbeef;
+	sh.servers = servers;
+	sh.n_servers = 3;
+	sh.sha256 = (ProtobufCBinaryData){ sizeof(root), root };
+	cr_assert_eq(sl_batch_put_msg(b, test_fx.cat, SL_CF_SHARDS, "s7", 2, &sh.base), 0);
+	cr_assert_eq(sl_catalog_commit(test_fx.cat, b), 0);
+	sl_batch_free(b);
+	test_reopen();
+
+	cr_assert_eq(sl_catalog_get(test_fx.cat, SL_CF_SHARDS, "s7", 2, &sluice__shard__descriptor,
+				    (ProtobufCMessage **)&got), 0);
+	cr_expect_eq(got->crc32c, 0xdeadbeef);
+	cr_assert_eq(got->sha256.len, sizeof(root));
+	cr_expect_arr_eq(got->sha256.data, root, sizeof(root));
+	sluice__shard__free_unpacked(got, NULL);
 }
 
 Test(catalog, corrupt_record_is_eio)

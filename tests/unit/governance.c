@@ -419,6 +419,10 @@ Test(finding_05, listing_prefixes_are_bounded_printable_utf8)
 	cr_expect(!sl_name_prefix_valid("a\nb"));
 	cr_expect(!sl_name_prefix_valid("\xff"));
 	cr_expect(!sl_name_prefix_valid(NULL));
+	cr_expect(sl_text_valid("rack 7, row \xc3\xa9", 1, 64));
+	cr_expect(!sl_text_valid("", 1, 64));
+	cr_expect(!sl_text_valid("12345", 1, 4));
+	cr_expect(!sl_text_valid("a\tb", 1, 64));
 	memset(prefix, 'p', sizeof(prefix));
 	prefix[SL_OBJECT_NAME_MAX] = '\0';
 	cr_expect(sl_name_prefix_valid(prefix));
@@ -484,4 +488,32 @@ Test(finding_08, tag_sets_are_bounded_and_unique)
 	free(tags);
 	free(store);
 	free(keys);
+}
+
+/* ---- finding 9: an admin hands out no more than it holds ----------------- */
+
+Test(finding_09, delegation_is_capped_at_what_the_admin_holds)
+{
+	char *admin_roles[] = { (char *)"admin", (char *)"reader" };
+	char *admin_purposes[] = { (char *)"analytics" };
+	char *reader[] = { (char *)"reader" }, *writer[] = { (char *)"writer" };
+	char *analytics[] = { (char *)"analytics" }, *billing[] = { (char *)"billing" };
+	Sluice__Principal a = SLUICE__PRINCIPAL__INIT;
+	const char *why = NULL;
+
+	a.roles = admin_roles;
+	a.n_roles = 2;
+	a.purposes = admin_purposes;
+	a.n_purposes = 1;
+	a.clearance = (char *)"internal";
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "internal", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, NULL, 0, NULL, 0, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, writer, 1, analytics, 1, "internal", &why),
+		     -EPERM, "a role it lacks");
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, billing, 1, "internal", &why), -EPERM,
+		     "a purpose it lacks");
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "confidential", &why),
+		     -EPERM, "a clearance above its own");
+	cr_expect_not_null(why);
 }
