@@ -63,6 +63,7 @@ struct sl_slot {
 	uint64_t tenant, object;
 	uint32_t shard, length, crc32c;
 	uint32_t offset;            /* of a read, in the shard */
+	int digests;                /* the read asks for the block-digest list */
 	uint64_t raddr, rkey;       /* the client's buffer a read lands in */
 	struct sl_shard_read rd;    /* the disk read in flight (SL_SLOT_DISK) */
 	uint8_t *req;   /* SL_DATA_REQ_MAX bytes in the message slab */

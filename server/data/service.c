@@ -6,8 +6,10 @@
  * RMA write into the client's buffer -> REPLY -> RECV; where the provider
  * orders a send after a write (FI_ORDER_SAW, as tcp;ofi_rxm does) the reply
  * is posted right behind the write (SERVING), elsewhere after the write
- * completes. A write: RMA read from the client's buffer -> CRC check and
- * durable store (inline) -> REPLY -> RECV.
+ * completes. A digests read goes the same way with the shard's block-digest
+ * list from its header in place of data. A write (of a shard not stored yet:
+ * shards are write-once): RMA read from the client's buffer -> CRC check,
+ * block digests and durable store (inline) -> REPLY -> RECV.
  *
  * A request whose capability does not verify gets no answer at all, the
  * same for every cause (the cause goes to the audit log): its return address
@@ -132,14 +134,16 @@ static void start_read(struct sl_data *d, struct sl_slot *s, const Sluice__Shard
 {
 	int rc;
 
-	s->offset = req->offset;
+	s->digests = req->digests;
+	s->offset = req->digests ? 0 : req->offset;
 	s->length = req->length;
 	s->raddr = req->buf_addr;
 	s->rkey = req->buf_key;
-	/* Queued here, submitted by the loop: other slots go on meanwhile. */
+	/* Queued here, submitted by the loop: other slots go on meanwhile. The
+	 * digest list is in the header, which every read loads. */
 	rc = sl_shardstore_read_start(&d->store, &d->uring, s->tenant, s->object, s->shard,
-				      req->offset, req->length, s->data, d->data_stride, s->index,
-				      &s->rd);
+				      s->offset, s->digests ? 0 : s->length, s->data,
+				      d->data_stride, s->index, &s->rd);
 	if (rc)
 		goto fail;
 	s->state = SL_SLOT_DISK;
@@ -153,19 +157,28 @@ fail:
 static void on_disk_done(struct sl_data *d, struct sl_slot *s)
 {
 	struct sl_shard_hdr hdr;
+	const uint8_t *from = s->data + SL_SHARD_HDR_LEN + s->offset;
 	int rc = sl_shardstore_read_finish(&s->rd, &hdr);
 
 	if (rc)
 		goto fail;
 	s->crc32c = hdr.crc32c;
+	if (s->digests) {
+		/* The list as stored, which the header's CRC covered. */
+		if (s->length < hdr.n_blocks * SL_SHARD_DIGEST) {
+			rc = -ERANGE;
+			goto fail;
+		}
+		s->length = hdr.n_blocks * SL_SHARD_DIGEST;
+		from = s->data + offsetof(struct sl_shard_hdr, block_sha);
+	}
 	if (s->length == 0) {
 		send_reply(d, s, 0);
 		return;
 	}
 	s->state = d->saw_ordered ? SL_SLOT_SERVING : SL_SLOT_RMA;
-	rc = sl_fabric_write(&d->fab, s->data + SL_SHARD_HDR_LEN + s->offset, s->length,
-			     d->data_mr.desc, s->peer, s->raddr, s->rkey, &s->op,
-			     sl_mono_ms() + SL_POST_MS);
+	rc = sl_fabric_write(&d->fab, from, s->length, d->data_mr.desc, s->peer, s->raddr,
+			     s->rkey, &s->op, sl_mono_ms() + SL_POST_MS);
 	if (rc)
 		goto fail;
 	if (d->saw_ordered) {
@@ -187,6 +200,15 @@ static void start_write(struct sl_data *d, struct sl_slot *s, const Sluice__Shar
 
 	if (req->length > d->cfg.max_shard) {
 		rc = -EFBIG;
+		goto fail;
+	}
+	/* Write-once: a stored shard is refused before any byte moves (the store
+	 * refuses it again, atomically, when a race got there first). */
+	if (sl_shardstore_exists(&d->store, s->tenant, s->object, s->shard)) {
+		SL_WARN("audit: refused %s object %llx shard %u (tenant %llx): shard stored already",
+			sl_rpc_name(s->type), (unsigned long long)s->object, s->shard,
+			(unsigned long long)s->tenant);
+		rc = -EEXIST;
 		goto fail;
 	}
 	s->length = req->length;

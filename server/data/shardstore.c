@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,6 +71,33 @@ static void remove_leftovers(const char *shards)
 		closedir(d);
 	}
 	closedir(top);
+}
+
+int sl_shardstore_exists(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
+			 uint32_t index)
+{
+	char path[600];
+
+	shard_path(s, tenant, object, index, path, sizeof(path), "");
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Gives tmp the name path unless path exists: a stored shard is never
+ * replaced. renameat2 where the filesystem knows RENAME_NOREPLACE, else a
+ * hard link (which refuses an existing name too) and the temporary name
+ * removed.
+ */
+static int publish(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -errno;
+	if (link(tmp, path) < 0)
+		return -errno;
+	unlink(tmp);
+	return 0;
 }
 
 int sl_shardstore_drop(struct sl_shardstore *s, uint64_t tenant, uint64_t object, uint32_t index)
@@ -145,8 +173,8 @@ static uint32_t hdr_checksum(const struct sl_shard_hdr *h)
 int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
 			uint32_t index, uint8_t *buf, uint32_t length, uint32_t crc32c)
 {
-	struct sl_shard_hdr h = { SL_SHARD_MAGIC, 1, SL_SHARD_HDR_LEN, tenant, object,
-				  index, length, crc32c, 0, SL_SHARD_BLOCK, 0, { 0 } };
+	struct sl_shard_hdr h = { SL_SHARD_MAGIC, SL_SHARD_VERSION, SL_SHARD_HDR_LEN, tenant,
+				  object, index, length, crc32c, 0, SL_SHARD_BLOCK, 0, { 0 }, { { 0 } } };
 	const uint8_t *data = buf + SL_SHARD_HDR_LEN;
 	char path[600], tmp[620];
 	size_t total = SL_SHARD_HDR_LEN + (size_t)length, done = 0;
@@ -155,7 +183,13 @@ int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t objec
 
 	if (length > SL_SHARD_MAX)
 		return -EFBIG;
-	/* One pass: the block CRCs, chained into the shard's CRC to check it. */
+	shard_path(s, tenant, object, index, path, sizeof(path), "");
+	shard_path(s, tenant, object, index, tmp, sizeof(tmp), ".tmp");
+	/* Cheap refusal first; publish() makes it exact. */
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	/* One pass: the block CRCs, chained into the shard's CRC to check it,
+	 * and the block digests readers check the catalog's root against. */
 	h.n_blocks = (length + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK;
 	for (uint32_t b = 0; b < h.n_blocks; b++) {
 		uint32_t at = b * SL_SHARD_BLOCK;
@@ -163,12 +197,12 @@ int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t objec
 
 		h.block_crc[b] = sl_crc32c(0, data + at, n);
 		whole = sl_crc32c(whole, data + at, n);
+		if (!EVP_Digest(data + at, n, h.block_sha[b], NULL, EVP_sha256(), NULL))
+			return -ENOMEM;
 	}
 	if (whole != crc32c)
 		return -EBADMSG;
 
-	shard_path(s, tenant, object, index, path, sizeof(path), "");
-	shard_path(s, tenant, object, index, tmp, sizeof(tmp), ".tmp");
 	{
 		char dir[600];
 
@@ -197,13 +231,14 @@ int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t objec
 	if (!rc && fdatasync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
+	if (!rc)
+		rc = publish(tmp, path);
 	if (!rc)
 		rc = fsync_dir(path);
 	if (rc) {
 		unlink(tmp);
-		SL_ERR_RC(rc, "storing shard %s", path);
+		if (rc != -EEXIST)
+			SL_ERR_RC(rc, "storing shard %s", path);
 	}
 	return rc;
 }
@@ -309,9 +344,9 @@ int sl_shardstore_read_finish(struct sl_shard_read *rd, struct sl_shard_hdr *hdr
 	if (rc)
 		return rc;
 	memcpy(hdr, rd->buf, sizeof(*hdr));
-	if (rd->got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC || hdr->version != 1 ||
-	    hdr->hdr_crc != hdr_checksum(hdr) || hdr->tenant != rd->tenant ||
-	    hdr->object != rd->object || hdr->index != rd->index ||
+	if (rd->got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC ||
+	    hdr->version != SL_SHARD_VERSION || hdr->hdr_crc != hdr_checksum(hdr) ||
+	    hdr->tenant != rd->tenant || hdr->object != rd->object || hdr->index != rd->index ||
 	    hdr->block_size != SL_SHARD_BLOCK || hdr->n_blocks > SL_SHARD_MAX_BLOCKS ||
 	    hdr->n_blocks != (hdr->length + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK) {
 		SL_ERR("shard %s: bad header", rd->path);

@@ -1,10 +1,13 @@
 /*
  * The shard store: one file per shard replica under
- * <dir>/shards/<tenant>/<object>.<index> (ids in hex), a 4 KiB header then
- * the bytes. The header holds the shard's CRC32C and one CRC32C per 64 KiB
- * block, so a range read reads and checks only the blocks it covers. Writes
- * go to a temporary name, are fsync'd and renamed, and the folder is
- * fsync'd: a shard is either absent or whole. Reads use io_uring, with
+ * <dir>/shards/<tenant>/<object>.<index> (ids in hex), a 12 KiB header then
+ * the bytes. The header holds the shard's CRC32C, one CRC32C per 64 KiB
+ * block (so a range read reads and checks only the blocks it covers) and one
+ * SHA-256 per block (the list readers check against the catalog's root).
+ * Shards are write-once: writes go to a temporary name, are fsync'd and
+ * linked to the shard's name only if nothing holds that name yet (-EEXIST
+ * otherwise), and the folder is fsync'd: a shard is either absent or whole,
+ * and once stored never replaced. Reads use io_uring, with
  * O_DIRECT where the filesystem allows it and registered buffers where the
  * memlock limit allows it, and always check the CRC32C of what they serve.
  *
@@ -17,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SHARD_HDR_LEN 4096u
-#define SL_SHARD_MAGIC 0x31445241485353ull /* "SSHARD1" */
+#define SL_SHARD_HDR_LEN 12288u
+#define SL_SHARD_MAGIC 0x32445241485353ull /* "SSHARD2" */
+#define SL_SHARD_VERSION 2u
+#define SL_SHARD_DIGEST 32u /* SHA-256 of one block */
 #define SL_SHARD_BLOCK 65536u
 #define SL_SHARD_MAX_BLOCKS 256u /* so the largest shard is 16 MiB */
 #define SL_SHARD_MAX (SL_SHARD_BLOCK * SL_SHARD_MAX_BLOCKS)
@@ -36,6 +41,7 @@ struct sl_shard_hdr {
 	uint32_t block_size;
 	uint32_t n_blocks;
 	uint32_t block_crc[SL_SHARD_MAX_BLOCKS];
+	uint8_t block_sha[SL_SHARD_MAX_BLOCKS][SL_SHARD_DIGEST];
 };
 
 _Static_assert(sizeof(struct sl_shard_hdr) <= SL_SHARD_HDR_LEN, "shard header outgrew its block");
@@ -64,10 +70,15 @@ void sl_uring_exit(struct sl_uring *u);
  * Stores one shard replica durably. buf holds SL_SHARD_HDR_LEN bytes of room
  * followed by the `length` data bytes; the header is written into that room.
  * The bytes must have the CRC32C crc32c (what the writer computed), else
- * -EBADMSG and nothing is stored.
+ * -EBADMSG and nothing is stored. A shard that is stored already stays as it
+ * is: -EEXIST.
  */
 int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
 			uint32_t index, uint8_t *buf, uint32_t length, uint32_t crc32c);
+
+/* 1 when the shard replica is stored (its committed file exists). */
+int sl_shardstore_exists(struct sl_shardstore *s, uint64_t tenant, uint64_t object,
+			 uint32_t index);
 
 /* Deletes a shard replica; a replica that is not there counts as deleted. */
 int sl_shardstore_drop(struct sl_shardstore *s, uint64_t tenant, uint64_t object, uint32_t index);

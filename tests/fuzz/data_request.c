@@ -96,6 +96,7 @@ static void test_read_req(const uint8_t *payload, size_t len, size_t size)
 	test_check(again->object_id == r->object_id && again->index == r->index &&
 			   again->offset == r->offset && again->length == r->length &&
 			   again->buf_addr == r->buf_addr && again->buf_key == r->buf_key &&
+			   again->digests == r->digests &&
 			   test_bytes_eq(&again->capability, &r->capability) &&
 			   test_bytes_eq(&again->reply_addr, &r->reply_addr),
 		   "ShardReadReq changed across pack and unpack", size);
@@ -266,6 +267,16 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 		sl_frame_hdr_encode(&h, buf);
 		return len;
 	}
+	case 5: /* a digest-list read */
+		r.capability = (ProtobufCBinaryData){ sizeof(cap_bytes), cap_bytes };
+		r.object_id = 0x1234;
+		r.index = 1;
+		r.length = 8192;
+		r.buf_addr = 0x7f0000003000ull;
+		r.buf_key = 11;
+		r.digests = 1;
+		r.reply_addr = (ProtobufCBinaryData){ sizeof(addr), addr };
+		return test_frame(&r.base, SL_RPC_SHARD_READ, buf, cap);
 	default:
 		return 0;
 	}

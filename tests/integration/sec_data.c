@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "capability.h"
 #include "cluster.h"
+#include "crc32c.h"
 #include "fabric.h"
 #include "frame.h"
 #include "rpc.h"
@@ -319,4 +321,106 @@ Test(finding_06, the_peer_table_is_bounded_and_evicts_the_least_recently_used_id
 	cr_assert_eq(again, first);
 	sl_fabric_peer_put(&fab, first);
 	sl_fabric_close(&fab);
+}
+
+/* ---- finding 7: shards are write-once; block digests ------------------- */
+
+Test(finding_07, a_stored_shard_refuses_a_second_write_with_a_valid_capability,
+     .init = setup, .fini = teardown, .timeout = 240)
+{
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
+	const Sluice__Shard *sh = plan->shards[0];
+	struct raw *r = calloc(1, sizeof(*r));
+	uint8_t token[SL_CAP_LEN];
+
+	raw_open(r, 65536);
+	/* A write capability minted for this very object, still valid. */
+	mint(plan->object, SL_CAP_OP_READ | SL_CAP_OP_WRITE, r, token);
+	for (size_t k = 0; k < sh->n_servers; k++) {
+		Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
+		Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+		const ProtobufCBinaryData *a = server_addr(plan, sh->servers[k]);
+		uint32_t len = 0;
+
+		memcpy(r->data, "forged!!!!", 10);
+		w.capability = (ProtobufCBinaryData){ sizeof(token), token };
+		w.object_id = plan->object->id;
+		w.index = 0;
+		w.length = 10;
+		w.crc32c = sl_crc32c(0, r->data, 10);
+		w.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+		w.buf_key = r->data_mr.key;
+		w.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_WRITE, &w.base, 10 + k), 5000,
+				      NULL), -EEXIST, "server %u took a rewrite", sh->servers[k]);
+		/* The replica still holds what was committed. */
+		memset(r->data, 0, 16);
+		q.capability = w.capability;
+		q.object_id = plan->object->id;
+		q.length = 10;
+		q.buf_addr = w.buf_addr;
+		q.buf_key = w.buf_key;
+		q.reply_addr = w.reply_addr;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 20 + k), 5000,
+				      &len), 0);
+		cr_assert_eq(len, 10);
+		cr_assert(memcmp(r->data, "still here", 10) == 0, "server %u: replica changed",
+			  sh->servers[k]);
+	}
+	raw_close(r);
+	free(r);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	still_serving(s);
+}
+
+Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	const size_t size = 5 * 65536 + 1234; /* six blocks, the last one short */
+	uint8_t *bytes = malloc(size), token[SL_CAP_LEN];
+	struct raw *r = calloc(1, sizeof(*r));
+	Sluice__ObjectPlan *plan;
+	Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+	uint32_t len = 0;
+
+	tc_ns(s, "big", 1 << 20);
+	tc_fill(bytes, size, 7);
+	cr_assert_eq(sluice_put(s, "big", "six-blocks", bytes, size, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	plan = tc_stat_plan(&cl, cred, "big", "six-blocks");
+	cr_assert_eq(plan->n_shards, 1);
+	raw_open(r, 65536);
+	mint(plan->object, SL_CAP_OP_READ, r, token);
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	q.object_id = plan->object->id;
+	q.digests = 1;
+	q.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+	q.buf_key = r->data_mr.key;
+	q.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+	for (size_t k = 0; k < plan->shards[0]->n_servers; k++) {
+		const ProtobufCBinaryData *a = server_addr(plan, plan->shards[0]->servers[k]);
+
+		/* Too small a buffer for six digests. */
+		q.length = 5 * 32;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 30 + k), 5000,
+				      NULL), -ERANGE);
+		memset(r->data, 0, 4096);
+		q.length = 4096;
+		cr_assert_eq(raw_wait(r, raw_post(r, a, SL_RPC_SHARD_READ, &q.base, 40 + k), 5000,
+				      &len), 0);
+		cr_assert_eq(len, 6 * 32);
+		for (size_t b = 0; b < 6; b++) {
+			size_t n = b < 5 ? 65536 : 1234;
+			uint8_t want[32];
+
+			cr_assert(EVP_Digest(bytes + b * 65536, n, want, NULL, EVP_sha256(), NULL));
+			cr_assert(memcmp(r->data + b * 32, want, 32) == 0, "block %zu", b);
+		}
+		/* Nothing past the list was written. */
+		cr_assert_eq(r->data[6 * 32], 0);
+	}
+	raw_close(r);
+	free(r);
+	free(bytes);
+	sluice__object_plan__free_unpacked(plan, NULL);
 }

@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,5 +121,46 @@ Test(shardstore, corrupt_header_or_wrong_owner_is_refused)
 	cr_assert_eq(sl_shardstore_read(&store, &ring, 8, 99, 2, 0, 1, buf,
 					SL_SHARD_HDR_LEN + 4 * SL_SHARD_BLOCK, 0, &h), -ENOENT);
 	corrupt(20); /* the object id in the header */
+	cr_assert_eq(read_range(0, 1, &h), -EBADMSG);
+}
+
+Test(finding_07, a_stored_shard_is_never_replaced, .init = setup, .fini = teardown)
+{
+	struct sl_shard_hdr h;
+	uint8_t *other = malloc(LEN);
+
+	/* Other bytes, with their own correct CRC: still refused. */
+	for (size_t i = 0; i < LEN; i++)
+		other[i] = (uint8_t)~src[i];
+	memcpy(buf + SL_SHARD_HDR_LEN, other, LEN);
+	cr_assert_eq(sl_shardstore_write(&store, 7, 99, 2, buf, LEN, sl_crc32c(0, other, LEN)),
+		     -EEXIST);
+	cr_assert(sl_shardstore_exists(&store, 7, 99, 2));
+	cr_assert_eq(read_range(0, LEN, &h), 0);
+	cr_assert(memcmp(buf + SL_SHARD_HDR_LEN, src, LEN) == 0, "a stored shard was replaced");
+	/* Dropped, the name is free again. */
+	cr_assert_eq(sl_shardstore_drop(&store, 7, 99, 2), 0);
+	cr_assert_not(sl_shardstore_exists(&store, 7, 99, 2));
+	memcpy(buf + SL_SHARD_HDR_LEN, other, LEN);
+	cr_assert_eq(sl_shardstore_write(&store, 7, 99, 2, buf, LEN, sl_crc32c(0, other, LEN)), 0);
+	free(other);
+}
+
+Test(finding_07, the_header_keeps_a_sha256_per_block, .init = setup, .fini = teardown)
+{
+	struct sl_shard_hdr h;
+
+	cr_assert_eq(read_range(0, 0, &h), 0);
+	cr_assert_eq(h.n_blocks, 4);
+	for (uint32_t b = 0; b < h.n_blocks; b++) {
+		uint32_t at = b * SL_SHARD_BLOCK;
+		uint32_t n = LEN - at < SL_SHARD_BLOCK ? LEN - at : SL_SHARD_BLOCK;
+		uint8_t want[32];
+
+		cr_assert(EVP_Digest(src + at, n, want, NULL, EVP_sha256(), NULL));
+		cr_assert(memcmp(h.block_sha[b], want, 32) == 0, "block %u", b);
+	}
+	/* The digests are under the header's CRC: a flipped bit is refused. */
+	corrupt((off_t)offsetof(struct sl_shard_hdr, block_sha) + 3);
 	cr_assert_eq(read_range(0, 1, &h), -EBADMSG);
 }
