@@ -47,6 +47,9 @@ struct sl_xfer {
 	int result;     /* the data server's answer, once both ops are done */
 	uint32_t crc32c; /* the shard's CRC32C the data server reported */
 	void *user;     /* the caller's cookie */
+	fi_addr_t dest; /* where it was posted */
+	uint64_t retry_at; /* answered -EBUSY: posted again then (monotonic ms) */
+	int busy;       /* -EBUSY answers so far, for the back-off */
 };
 
 struct sluice_session {

@@ -14,6 +14,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,11 @@ int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
 	memset(f, 0, sizeof(*f));
 	if (!hints)
 		return -ENOMEM;
+	/* Removing a peer from the address vector must close its connection:
+	 * that is what ends the operations of a peer that stopped progressing
+	 * (rxm keeps them otherwise). libfabric reads this once, at its first
+	 * use in the process; the caller's own setting wins. */
+	setenv("FI_AV_REMOVE_CLEANUP", "1", 0);
 	hints->ep_attr->type = FI_EP_RDM;
 	hints->caps = FI_MSG | FI_RMA | FI_TAGGED;
 	hints->mode = FI_CONTEXT | FI_CONTEXT2;

@@ -424,3 +424,100 @@ Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
 	free(bytes);
 	sluice__object_plan__free_unpacked(plan, NULL);
 }
+
+/* ---- finding 2: no client holds request slots for ever ------------------ */
+
+static void setup_short_slots(void)
+{
+	/* Every child server inherits it: stalled requests end after 2 s. */
+	setenv("SLUICE_DATA_SLOT_TIMEOUT_MS", "2000", 1);
+	setup();
+}
+
+/* 1 when some data server's log has needle. */
+static int data_logs_have(const char *needle)
+{
+	for (int i = 0; i < cl.n_data; i++) {
+		char path[400], line[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/data%d.log", cl.dir, i + 1);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, needle)) {
+				fclose(f);
+				return 1;
+			}
+		fclose(f);
+	}
+	return 0;
+}
+
+Test(finding_02, a_client_that_stalls_its_writes_does_not_stop_another_tenant,
+     .init = setup_short_slots, .fini = teardown, .timeout = 240)
+{
+	const size_t size = 200 * 1024;
+	char evil_cred[400];
+	sluice_session *evil = tc_principal(&cl, "evil", "mallory", "internal", evil_cred,
+					    sizeof(evil_cred));
+	Sluice__ObjectPlan *plan;
+	struct raw *r = calloc(1, sizeof(*r));
+	uint8_t token[SL_CAP_LEN], *bytes = malloc(size), *back = malloc(size);
+	Sluice__Object fake;
+	uint64_t t0;
+	size_t got;
+
+	tc_ns(evil, "data", 65536);
+	cr_assert_eq(sluice_put(evil, "data", "mine", "x", 1, NULL, 0), 0);
+	plan = tc_stat_plan(&cl, evil_cred, "data", "mine");
+	raw_open(r, 1 << 20);
+	/* Valid write capabilities of tenant evil for shards never stored: every
+	 * data server pulls from our buffer, and we never let a pull finish. */
+	fake = *plan->object;
+	fake.id = plan->object->id + 1000;
+	fake.shard_count = 64;
+	mint(&fake, SL_CAP_OP_WRITE, r, token);
+	for (uint32_t k = 0; k < 16; k++)
+		for (size_t srv = 0; srv < plan->n_servers; srv++) {
+			Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
+
+			w.capability = (ProtobufCBinaryData){ sizeof(token), token };
+			w.object_id = fake.id;
+			w.index = k;
+			w.length = 65536;
+			w.crc32c = sl_crc32c(0, r->data, 65536);
+			w.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+			w.buf_key = r->data_mr.key;
+			w.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+			raw_post(r, &plan->servers[srv]->fabric_addr, SL_RPC_SHARD_WRITE, &w.base,
+				 100 + k * 8 + srv);
+		}
+	/* From here on the attacker's endpoint makes no progress at all. */
+
+	tc_fill(bytes, size, 3);
+	t0 = sl_mono_ms();
+	cr_assert_eq(sluice_put(s, "data", "victim", bytes, size, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	cr_assert_eq(sluice_read(s, "data", "victim", 0, back, size, &got), 0, "%s",
+		     sluice_last_error(s));
+	cr_assert_eq(got, size);
+	cr_assert(memcmp(back, bytes, size) == 0);
+	cr_assert_lt(sl_mono_ms() - t0, 8000, "the other tenant waited %llu ms",
+		     (unsigned long long)(sl_mono_ms() - t0));
+	/* The stalled requests were aborted, not left to hold their slots. */
+	for (uint64_t end = sl_mono_ms() + 6000; sl_mono_ms() < end;) {
+		if (data_logs_have("aborted, its peer dropped"))
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert(data_logs_have("aborted, its peer dropped"));
+	still_serving(s);
+	raw_close(r);
+	free(r);
+	free(bytes);
+	free(back);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	sluice_close(evil);
+}
