@@ -14,7 +14,9 @@
  * A request whose capability does not verify gets no answer at all, the
  * same for every cause (the cause goes to the audit log): its return address
  * is the sender's word until the capability vouches for it, so nothing is
- * inserted, connected to or sent before that. Verified peers live in the
+ * inserted, connected to or sent before that; and the capability must have
+ * been granted to that very address (its session), so one replayed from
+ * another endpoint is refused alike. Verified peers live in the
  * fabric's bounded peer table, held while a slot serves them.
  *
  * No request holds a slot for ever: past slot-timeout-ms its peer is dropped
@@ -261,9 +263,12 @@ static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char
 		cap ? (unsigned long long)cap->tenant : 0ull, why);
 }
 
-/* Checks the capability for this request; fills s->tenant on success. */
+/*
+ * Checks the capability for this request, and that it was granted to the
+ * endpoint at reply_addr; fills s->tenant on success.
+ */
 static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinaryData *token,
-		     unsigned op)
+		     unsigned op, const ProtobufCBinaryData *reply_addr)
 {
 	struct sl_cap cap;
 	const char *why = NULL;
@@ -275,7 +280,8 @@ static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinary
 	}
 	/* The shard's owner is the tenant whose folder holds it, which the
 	 * header confirms on read; so the capability's tenant names the shard. */
-	if (sl_cap_allows(&cap, op, cap.tenant, s->object, s->shard, &why)) {
+	if (sl_cap_allows(&cap, op, cap.tenant, s->object, s->shard, &why) ||
+	    sl_cap_bound(&cap, reply_addr->data, reply_addr->len, &why)) {
 		audit_refusal(d, s, why, &cap);
 		return -EACCES;
 	}
@@ -427,7 +433,8 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	/* The capability first: an unauthenticated request must not make this
 	 * server connect anywhere, send anything or grow the peer table. A
 	 * refusal is silence; the sender's request times out. */
-	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE);
+	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE,
+		       &reply_addr);
 	if (rc)
 		goto drop;
 	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer)) {

@@ -66,8 +66,8 @@ static int not_found(struct sl_reply *r, const char *ns, const char *name)
 
 /* Mints a capability for ops on all shards of o, for principal p. */
 static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Object *o,
-		unsigned ops, const char *purpose, uint64_t cap_id, uint8_t out[SL_CAP_LEN],
-		uint64_t *expiry)
+		unsigned ops, const char *purpose, uint64_t cap_id, uint64_t session,
+		uint8_t out[SL_CAP_LEN], uint64_t *expiry)
 {
 	struct sl_cap cap = { 0 };
 	uint32_t ttl_ms = m->cfg.cap_ttl_s * 1000u;
@@ -84,6 +84,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	cap.issued_ms = sl_now_ms();
 	cap.expiry_ms = cap.issued_ms + ttl_ms;
 	cap.cap_id = cap_id;
+	cap.session = session; /* data servers answer only the endpoint it names */
 	if (purpose)
 		memcpy(cap.purpose, purpose, strnlen(purpose, sizeof(cap.purpose)));
 	*expiry = cap.expiry_ms;
@@ -159,6 +160,8 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "writing needs the writer role");
+	if (!sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
+		return sl_fail(r, -EINVAL, "the client's fabric address is required");
 	if (!sl_object_name_valid(req->name))
 		return sl_fail(r, -EINVAL,
 			       "bad object name: 1-1024 bytes of UTF-8, no control characters, "
@@ -245,7 +248,8 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	plan.object = &o;
 	plan.shards = shard_ptrs;
 	plan.n_shards = count;
-	rc = mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id, cap, &plan.expires_ms);
+	rc = mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id,
+		  sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), cap, &plan.expires_ms);
 	rc = rc ? rc : plan_servers(m, &plan);
 	if (rc) {
 		sl_fail(r, rc, "cannot build the write plan");
@@ -410,6 +414,8 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	uint64_t cap_id;
 	int rc, decision;
 
+	if (!sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
+		return sl_fail(r, -EINVAL, "the client's fabric address is required");
 	rc = plan_for(m, c, req->ns, req->name, &plan, r);
 	if (rc)
 		return rc;
@@ -438,7 +444,8 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 			     req->purpose);
 		goto out;
 	}
-	rc = mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id, cap,
+	rc = mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id,
+		  sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), cap,
 		  &plan.expires_ms);
 	rc = rc ? rc : plan_servers(m, &plan);
 	if (rc) {

@@ -24,6 +24,7 @@
 #include "fabric.h"
 #include "frame.h"
 #include "rpc.h"
+#include "rpc_client.h"
 #include "sl_time.h"
 
 static struct tcluster cl;
@@ -185,7 +186,6 @@ static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uin
 	struct sl_cap cap = { 0 };
 	uint64_t now = sl_now_ms();
 
-	(void)r;
 	cr_assert_eq(sl_keyring_load(&kr, cl.cluster_key, 1), 0);
 	cap.ops = (uint8_t)ops;
 	cap.tenant = o->tenant_id;
@@ -193,6 +193,7 @@ static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uin
 	cap.shard_count = o->shard_count;
 	cap.issued_ms = now;
 	cap.expiry_ms = now + 60000;
+	cap.session = sl_cap_session(r->fab.addr, r->fab.addr_len);
 	memcpy(cap.purpose, "inference", 9);
 	cr_assert_eq(sl_cap_mint(&cap, &kr, out), 0);
 }
@@ -520,4 +521,99 @@ Test(finding_02, a_client_that_stalls_its_writes_does_not_stop_another_tenant,
 	free(back);
 	sluice__object_plan__free_unpacked(plan, NULL);
 	sluice_close(evil);
+}
+
+/* ---- finding 13: a capability answers only the endpoint it was granted to */
+
+Test(finding_13, a_capability_replayed_from_another_endpoint_is_refused, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
+	const ProtobufCBinaryData *srv = server_addr(plan, plan->shards[0]->servers[0]);
+	struct raw *owner = calloc(1, sizeof(*owner)), *thief = calloc(1, sizeof(*thief));
+	Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+	uint8_t token[SL_CAP_LEN];
+	uint32_t len = 0;
+
+	raw_open(owner, 65536);
+	raw_open(thief, 65536);
+	/* Granted to the owner's endpoint. */
+	mint(plan->object, SL_CAP_OP_READ, owner, token);
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	q.object_id = plan->object->id;
+	q.length = 10;
+
+	/* The thief replays it with its own return address: no answer, no bytes. */
+	q.buf_addr = sl_fabric_mr_raddr(&thief->fab, &thief->data_mr, thief->data);
+	q.buf_key = thief->data_mr.key;
+	q.reply_addr = (ProtobufCBinaryData){ thief->fab.addr_len, thief->fab.addr };
+	cr_assert_eq(raw_wait(thief, raw_post(thief, srv, SL_RPC_SHARD_READ, &q.base, 1), 3000,
+			      NULL), -ETIMEDOUT);
+	/* ...or naming the owner's address: the bytes would go to the owner's
+	 * endpoint, never to the thief's buffer. */
+	q.reply_addr = (ProtobufCBinaryData){ owner->fab.addr_len, owner->fab.addr };
+	cr_assert_eq(raw_wait(thief, raw_post(thief, srv, SL_RPC_SHARD_READ, &q.base, 2), 3000,
+			      NULL), -ETIMEDOUT);
+	for (size_t i = 0; i < 65536; i++)
+		cr_assert_eq(thief->data[i], 0, "bytes landed in the thief's buffer");
+
+	/* A token bound to no endpoint at all is refused too. */
+	{
+		struct sl_keyring kr;
+		struct sl_cap cap = { 0 };
+		uint8_t unbound[SL_CAP_LEN];
+
+		cr_assert_eq(sl_keyring_load(&kr, cl.cluster_key, 1), 0);
+		cap.ops = SL_CAP_OP_READ;
+		cap.tenant = plan->object->tenant_id;
+		cap.object_id = plan->object->id;
+		cap.shard_count = plan->object->shard_count;
+		cap.issued_ms = sl_now_ms();
+		cap.expiry_ms = cap.issued_ms + 60000;
+		cr_assert_eq(sl_cap_mint(&cap, &kr, unbound), 0);
+		q.capability = (ProtobufCBinaryData){ sizeof(unbound), unbound };
+		q.buf_addr = sl_fabric_mr_raddr(&owner->fab, &owner->data_mr, owner->data);
+		q.buf_key = owner->data_mr.key;
+		cr_assert_eq(raw_wait(owner, raw_post(owner, srv, SL_RPC_SHARD_READ, &q.base, 3),
+				      3000, NULL), -ETIMEDOUT);
+	}
+	/* The owner, from its own endpoint, is served. */
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	cr_assert_eq(raw_wait(owner, raw_post(owner, srv, SL_RPC_SHARD_READ, &q.base, 4), 5000,
+			      &len), 0);
+	cr_assert_eq(len, 10);
+	cr_assert(memcmp(owner->data, "still here", 10) == 0);
+	raw_close(thief);
+	raw_close(owner);
+	free(thief);
+	free(owner);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	/* sluice-meta grants nothing without the endpoint to bind it to. */
+	{
+		Sluice__GrantReq g = SLUICE__GRANT_REQ__INIT;
+		Sluice__PutBeginReq b = SLUICE__PUT_BEGIN_REQ__INIT;
+		Sluice__ObjectPlan *p = NULL;
+		struct sl_rpc_client rpc;
+		char key_id[64];
+		uint8_t secret[32];
+
+		tc_cred_key(cred, key_id, secret);
+		sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+		g.ns = (char *)"data";
+		g.name = (char *)"probe";
+		g.purpose = (char *)"inference";
+		cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_GRANT, &g.base, &sluice__object_plan__descriptor,
+					 (ProtobufCMessage **)&p), -EINVAL);
+		b.ns = (char *)"data";
+		b.name = (char *)"unbound";
+		b.size = 10;
+		cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_PUT_BEGIN, &b.base,
+					 &sluice__object_plan__descriptor, (ProtobufCMessage **)&p),
+			     -EINVAL);
+		sl_rpc_client_close(&rpc);
+	}
+	/* The real client sends its address with GRANT and PUT_BEGIN. */
+	cr_assert_eq(sluice_put(s, "data", "bound", "bound", 5, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	still_serving(s);
 }
