@@ -591,32 +591,44 @@ out:
 	return rc;
 }
 
+static struct sl_slot *slot_of_read(struct sl_shard_read *rd)
+{
+	return (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
+}
+
+/* A disk read has nothing left in flight: serve what it got. */
+static void disk_done(struct sl_shard_read *rd, void *arg)
+{
+	struct sl_data *d = arg;
+
+	d->disk_inflight--;
+	on_disk_done(d, slot_of_read(rd));
+}
+
 /*
  * Submits queued disk reads and reaps finished ones, waiting at most
- * wait_us for the first. Returns the number of reads finished.
+ * wait_us for the first. A submission that cannot be made fails the reads
+ * it carried (their slots answer the error). Returns the number of reads
+ * finished.
  */
 static int reap_disk(struct sl_data *d, long wait_us)
 {
-	struct __kernel_timespec ts = { 0, wait_us * 1000 };
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
-	int done = 0;
+	int done = 0, before = d->disk_inflight;
 
-	io_uring_submit_and_wait_timeout(&d->uring.ring, &cqe, 1, &ts, NULL);
+	sl_uring_submit(&d->uring, wait_us, disk_done, d);
+	done = before - d->disk_inflight;
 	io_uring_for_each_cqe(&d->uring.ring, head, cqe) {
 		int range;
 		struct sl_shard_read *rd;
 
 		seen++;
-		/* Older kernels report liburing's own timeout as a completion. */
-		if (cqe->user_data == LIBURING_UDATA_TIMEOUT)
-			continue;
+		/* Older kernels report liburing's own timeout as a completion;
+		 * requests of reads failed unsent carry no read. */
 		rd = sl_shardstore_cqe_read(cqe, &range);
-		if (sl_shardstore_read_cqe(rd, range, cqe->res)) {
-			struct sl_slot *s = (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
-
-			d->disk_inflight--;
-			on_disk_done(d, s);
+		if (rd && sl_shardstore_read_cqe(rd, range, cqe->res)) {
+			disk_done(rd, d);
 			done++;
 		}
 	}
@@ -645,9 +657,13 @@ int sl_data_service_run(struct sl_data *d)
 		if (d->repost)
 			repost_idle(d);
 	}
-	/* Buffers go after the reads that fill them. */
-	while (d->disk_inflight)
+	/* Buffers go after the reads that fill them; a ring that no longer
+	 * completes anything is left to sl_uring_exit, which waits for the
+	 * kernel's side, rather than holding shutdown for ever. */
+	for (int tries = 0; d->disk_inflight && tries < 100; tries++)
 		reap_disk(d, 100000);
+	if (d->disk_inflight)
+		SL_ERR("%d disk reads never completed", d->disk_inflight);
 	return 0;
 }
 

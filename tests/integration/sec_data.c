@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <rdma/fi_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,4 +617,23 @@ Test(finding_13, a_capability_replayed_from_another_endpoint_is_refused, .init =
 	cr_assert_eq(sluice_put(s, "data", "bound", "bound", 5, NULL, 0), 0, "%s",
 		     sluice_last_error(s));
 	still_serving(s);
+}
+
+/* ---- finding 15: fabric errors reach callers as errno values ------------ */
+
+Test(finding_15, fabric_errors_map_to_errno_values)
+{
+	cr_assert_eq(sl_fabric_errno(0), 0);
+	cr_assert_eq(sl_fabric_errno(5), 0);
+	cr_assert_eq(sl_fabric_errno(-FI_EAGAIN), -EAGAIN);
+	cr_assert_eq(sl_fabric_errno(-FI_ECANCELED), -ECANCELED);
+	cr_assert_eq(sl_fabric_errno(-FI_ETRUNC), -EMSGSIZE);
+	cr_assert_eq(sl_fabric_errno(-FI_ENOKEY), -ENOKEY);
+	cr_assert_eq(sl_fabric_errno(-FI_ECRC), -EBADMSG);
+	/* Every libfabric error, known or not, lands in the errno range. */
+	for (int e = 1; e < FI_ERRNO_MAX + 50; e++) {
+		int m = sl_fabric_errno(-e);
+
+		cr_assert(m < 0 && m > -256, "-%d maps to %d", e, m);
+	}
 }
