@@ -72,6 +72,8 @@ struct sl_xfer *sl_xfer_get(sluice_session *s)
 				x->asked = 0;
 				x->length = 0;
 				x->user = NULL;
+				x->retry_at = 0;
+				x->busy = 0;
 				return x;
 			}
 		if (chunk_add(s))
@@ -101,6 +103,7 @@ int sl_xfer_post(sluice_session *s, struct sl_xfer *x, fi_addr_t dest)
 	uint64_t deadline = sl_mono_ms() + SL_POST_BUDGET_MS;
 	int rc;
 
+	x->dest = dest;
 	/* Receive first, so the reply can never arrive unexpected. */
 	rc = sl_fabric_trecv(&s->fab, x->reply, SL_XFER_MSG, x->desc, x->req_id, 0,
 			     &x->recv, deadline);
@@ -156,20 +159,57 @@ static int parse_reply(struct sl_xfer *x)
 	return a.err;
 }
 
+/*
+ * A data server answers -EBUSY when this client holds its fair share of the
+ * server's slots and the server is busy: the transfer is posted again after a
+ * short back-off, while the deadline allows. 1 when x waits for that.
+ */
+static int retry_busy(sluice_session *s, struct sl_xfer *x, uint64_t now, uint64_t deadline_ms)
+{
+	if (x->retry_at) {
+		if (now < x->retry_at)
+			return 1;
+		x->retry_at = 0;
+		x->send.done = x->recv.done = 0;
+		x->send.err = x->recv.err = 0;
+		/* A failed post finishes x with its error. */
+		(void)sl_xfer_post(s, x, x->dest);
+		return 0;
+	}
+	if (x->send.done && x->recv.done && parse_reply(x) == -EBUSY) {
+		uint64_t backoff = 1ull << (x->busy < 5 ? x->busy : 5);
+
+		if (now + backoff >= deadline_ms)
+			return 0;
+		x->busy++;
+		x->retry_at = now + backoff;
+		return 1;
+	}
+	return 0;
+}
+
 void sl_xfer_wait(sluice_session *s, struct sl_xfer **xs, size_t n, uint64_t deadline_ms)
 {
 	struct sl_fabric_event ev[16];
 
 	for (;;) {
 		size_t pending = 0;
-		uint64_t now = sl_mono_ms();
+		uint64_t now = sl_mono_ms(), wake = deadline_ms;
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			if (xs[i]->state != SL_XFER_BUSY)
+				continue;
+			if (retry_busy(s, xs[i], now, deadline_ms)) {
+				pending++;
+				wake = xs[i]->retry_at < wake ? xs[i]->retry_at : wake;
+				continue;
+			}
 			pending += xs[i]->state == SL_XFER_BUSY &&
 				   !(xs[i]->send.done && xs[i]->recv.done);
+		}
 		if (!pending || now >= deadline_ms)
 			break;
-		int got = sl_fabric_poll(&s->fab, ev, 16, (int)(deadline_ms - now));
+		int got = sl_fabric_poll(&s->fab, ev, 16, (int)(wake - now));
 		for (int i = 0; i < got; i++)
 			on_completion(&ev[i]);
 	}

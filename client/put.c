@@ -190,6 +190,11 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	if (rc)
 		goto out;
 	begin.n_tags = n_tags;
+	/* The capability is bound to this session's data-plane endpoint. */
+	rc = sl_sess_fabric(s);
+	if (rc)
+		goto out;
+	begin.fabric_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
 	rc = sl_sess_call(s, SL_RPC_PUT_BEGIN, &begin.base, &sluice__object_plan__descriptor,
 			  (ProtobufCMessage **)&plan);
 	if (rc)

@@ -49,6 +49,11 @@ static int grant(sluice_reader *r)
 	req.ns = r->ns;
 	req.name = r->name;
 	req.purpose = s->purpose;
+	/* The capability is bound to this session's data-plane endpoint. */
+	rc = sl_sess_fabric(s);
+	if (rc)
+		return rc;
+	req.fabric_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
 	rc = sl_sess_call(s, SL_RPC_GRANT, &req.base, &sluice__object_plan__descriptor,
 			  (ProtobufCMessage **)&plan);
 	if (rc)

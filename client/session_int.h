@@ -49,6 +49,9 @@ struct sl_xfer {
 	uint32_t length; /* the bytes the data server says it moved */
 	uint32_t crc32c; /* the shard's CRC32C the data server reported */
 	void *user;     /* the caller's cookie */
+	fi_addr_t dest; /* where it was posted */
+	uint64_t retry_at; /* answered -EBUSY: posted again then (monotonic ms) */
+	int busy;       /* -EBUSY answers so far, for the back-off */
 };
 
 struct sluice_session {

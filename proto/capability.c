@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 struct cursor {
@@ -145,5 +146,27 @@ int sl_cap_allows(const struct sl_cap *cap, unsigned op, uint64_t tenant, uint64
 		return refuse(reason, "capability shard outside its set");
 	if (!(cap->ops & op))
 		return refuse(reason, "capability operation not granted");
+	return 0;
+}
+
+uint64_t sl_cap_session(const void *addr, size_t len)
+{
+	uint8_t md[32];
+	uint64_t v;
+
+	if (!addr || len == 0 || len > SL_CAP_ADDR_MAX)
+		return 0;
+	if (!EVP_Digest(addr, len, md, NULL, EVP_sha256(), NULL))
+		return 0;
+	memcpy(&v, md, 8);
+	return le64toh(v);
+}
+
+int sl_cap_bound(const struct sl_cap *cap, const void *addr, size_t len, const char **reason)
+{
+	if (cap->session == 0)
+		return refuse(reason, "capability bound to no endpoint");
+	if (sl_cap_session(addr, len) != cap->session)
+		return refuse(reason, "capability bound to another endpoint");
 	return 0;
 }

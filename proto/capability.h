@@ -8,6 +8,11 @@
  *   u64 object_id | u64 object_version | u32 shard_first | u32 shard_count
  *   u64 tag_epoch | u64 policy_epoch | u64 issued_ms | u64 expiry_ms
  *   u64 cap_id | u64 session | char purpose[16] | u8 mac[32]
+ *
+ * session binds the token to the data-plane endpoint it was granted to: the
+ * first 8 bytes (little-endian) of SHA-256 of that endpoint's fabric address.
+ * A data server refuses a request whose return address hashes otherwise, so
+ * a token replayed from another endpoint is worthless.
  */
 #ifndef SL_CAPABILITY_H
 #define SL_CAPABILITY_H
@@ -24,6 +29,8 @@
 /* Lifetime ceiling and the clock skew a data server tolerates. */
 #define SL_CAP_MAX_TTL_MS (300u * 1000u)
 #define SL_CAP_SKEW_MS (30u * 1000u)
+/* Longest fabric address a session is computed over (SL_FABRIC_ADDR_MAX). */
+#define SL_CAP_ADDR_MAX 64u
 
 enum sl_cap_op { SL_CAP_OP_READ = 1, SL_CAP_OP_WRITE = 2 };
 
@@ -64,5 +71,18 @@ int sl_cap_verify(const uint8_t *buf, size_t len, const struct sl_keyring *kr, u
  */
 int sl_cap_allows(const struct sl_cap *cap, unsigned op, uint64_t tenant, uint64_t object_id,
 		  uint32_t shard, const char **reason);
+
+/*
+ * The session of a data-plane endpoint with fabric address addr; 0 (which
+ * no capability may carry) for an empty or oversized address.
+ */
+uint64_t sl_cap_session(const void *addr, size_t len);
+
+/*
+ * Checks that a verified capability is bound to the endpoint whose fabric
+ * address is addr (the request's return address). -EACCES with *reason
+ * otherwise, and for a capability bound to nothing (session 0).
+ */
+int sl_cap_bound(const struct sl_cap *cap, const void *addr, size_t len, const char **reason);
 
 #endif

@@ -14,6 +14,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,12 +23,41 @@
 
 #define SL_FI_VERSION FI_VERSION(1, 17)
 
-static int fi_rc(ssize_t rc)
+int sl_fabric_errno(ssize_t rc)
 {
-	/* -FI_E* values below 256 are errno-compatible; the rest become -EIO. */
 	if (rc >= 0)
 		return 0;
-	return rc > -256 ? (int)rc : -EIO;
+	/* -FI_E* values below 256 are errno values already. */
+	if (rc > -FI_ERRNO_OFFSET)
+		return (int)rc;
+	switch (-rc) {
+	case FI_ETOOSMALL:
+		return -ENOBUFS;
+	case FI_EOPBADSTATE:
+		return -EPROTO;
+	case FI_EAVAIL:
+		return -EAGAIN;
+	case FI_EBADFLAGS:
+		return -EINVAL;
+	case FI_ENOEQ:
+	case FI_ENOCQ:
+	case FI_ENOAV:
+		return -ENODEV;
+	case FI_EDOMAIN:
+		return -EXDEV;
+	case FI_ECRC:
+		return -EBADMSG;
+	case FI_ETRUNC:
+		return -EMSGSIZE;
+	case FI_ENOKEY:
+		return -ENOKEY;
+	case FI_EOVERRUN:
+		return -EOVERFLOW;
+	case FI_ENORX:
+		return -ENOBUFS;
+	default:
+		return -EIO;
+	}
 }
 
 int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
@@ -42,6 +72,11 @@ int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
 	memset(f, 0, sizeof(*f));
 	if (!hints)
 		return -ENOMEM;
+	/* Removing a peer from the address vector must close its connection:
+	 * that is what ends the operations of a peer that stopped progressing
+	 * (rxm keeps them otherwise). libfabric reads this once, at its first
+	 * use in the process; the caller's own setting wins. */
+	setenv("FI_AV_REMOVE_CLEANUP", "1", 0);
 	hints->ep_attr->type = FI_EP_RDM;
 	hints->caps = FI_MSG | FI_RMA | FI_TAGGED;
 	hints->mode = FI_CONTEXT | FI_CONTEXT2;
@@ -104,7 +139,7 @@ int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
 err:
 	SL_ERR("fabric: opening %s endpoint: %s", provider, fi_strerror(-rc));
 	sl_fabric_close(f);
-	return fi_rc(rc) ? fi_rc(rc) : -EIO;
+	return sl_fabric_errno(rc) ? sl_fabric_errno(rc) : -EIO;
 }
 
 void sl_fabric_close_ep(struct sl_fabric *f)
@@ -142,7 +177,7 @@ int sl_fabric_mr_reg(struct sl_fabric *f, void *buf, size_t len, uint64_t access
 	memset(mr, 0, sizeof(*mr));
 	rc = fi_mr_reg(f->domain, buf, len, access, 0, requested, 0, &mr->mr, NULL);
 	if (rc)
-		return fi_rc(rc) ? fi_rc(rc) : -EIO;
+		return sl_fabric_errno(rc) ? sl_fabric_errno(rc) : -EIO;
 	mr->desc = fi_mr_desc(mr->mr);
 	mr->key = fi_mr_key(mr->mr);
 	mr->base = buf;
@@ -290,18 +325,18 @@ static int drain(struct sl_fabric *f, struct sl_fabric_event *ev, int max)
 		struct fi_cq_err_entry err = { 0 };
 
 		if (fi_cq_readerr(f->cq, &err, 0) == 1) {
+			int e = err.err ? sl_fabric_errno(-(ssize_t)err.err) : -EIO;
+
 			SL_DEBUG("fabric: completion error: %s",
 				 fi_cq_strerror(f->cq, err.prov_errno, err.err_data, NULL, 0));
-			ev[0] = (struct sl_fabric_event){ err.op_context,
-							  err.err ? -(int)err.err : -EIO, 0,
-							  err.tag };
+			ev[0] = (struct sl_fabric_event){ err.op_context, e, 0, err.tag };
 			return 1;
 		}
 		return 0;
 	}
 	if (n == -FI_EAGAIN)
 		return 0;
-	return fi_rc(n);
+	return sl_fabric_errno(n);
 }
 
 /* Called when a post returned -FI_EAGAIN: drive progress, then let it retry. */
@@ -329,7 +364,7 @@ static int progress_for_retry(struct sl_fabric *f, uint64_t deadline_ms)
 		for (;;) {                                                                         \
 			ssize_t _rc = (call);                                                      \
 			if (_rc != -FI_EAGAIN)                                                     \
-				return fi_rc(_rc);                                                 \
+				return sl_fabric_errno(_rc);                                       \
 			int _prc = progress_for_retry((f), (deadline));                            \
 			if (_prc)                                                                  \
 				return _prc;                                                       \

@@ -69,6 +69,14 @@ struct sl_fabric_mr {
 };
 
 /*
+ * The negative errno (above -256, so it also fits an exit status) for a
+ * libfabric return value or a negated completion error: -FI_E* values past
+ * the errno range map to the nearest errno, -EIO when none is near. 0 for
+ * rc >= 0. Every error this module returns has been through it.
+ */
+int sl_fabric_errno(ssize_t rc);
+
+/*
  * Opens provider ("tcp;ofi_rxm", "shm", "verbs;ofi_rxm") bound to node:service
  * (node may be NULL for any, service NULL or "0" for an ephemeral port).
  * Returns 0 or a negative errno; on failure nothing is left open.

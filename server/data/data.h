@@ -30,6 +30,7 @@ struct sl_data_config {
 	char log_level[32];
 	uint32_t slots;
 	uint32_t max_shard;
+	uint32_t slot_timeout_ms;
 };
 
 enum sl_slot_state {
@@ -38,22 +39,31 @@ enum sl_slot_state {
 	SL_SLOT_REPLY,    /* the reply is in flight */
 	SL_SLOT_SERVING,  /* RMA write and reply in flight together (ordered provider) */
 	SL_SLOT_DISK,     /* the shard's blocks are being read */
-	SL_SLOT_IDLE
+	SL_SLOT_IDLE,
+	SL_SLOT_ABORTED   /* timed out: its peer is dropped, its posted operations
+			   * must end before its buffers serve anyone else */
 };
 
 struct sl_slot;
 
-/* An operation's libfabric context (which must come first) and its slot. */
+/*
+ * An operation's libfabric context (which must come first) and its slot;
+ * slot is NULL for an orphan: the context of an aborted operation whose
+ * completion never came, kept (on sl_data.orphans) until it does.
+ */
 struct sl_slot_op {
 	struct fi_context2 ctx;
 	struct sl_slot *slot;
+	struct sl_slot_op *next_orphan;
 };
 
 /* One request in flight. */
 struct sl_slot {
-	struct sl_slot_op op;       /* receive, RMA, or reply */
-	struct sl_slot_op reply_op; /* the reply posted behind an RMA write */
-	int pending;                /* completions awaited in SL_SLOT_SERVING */
+	struct sl_slot_op *op;       /* receive, RMA, or reply */
+	struct sl_slot_op *reply_op; /* the reply posted behind an RMA write */
+	int pending;                /* completions awaited in SL_SLOT_SERVING or _ABORTED */
+	uint64_t deadline_ms;       /* monotonic: past it the request is aborted */
+	int gone;                   /* its peer was dropped while the disk worked */
 	enum sl_slot_state state;
 	int index;
 	uint16_t type;
@@ -84,11 +94,16 @@ struct sl_data {
 	int disk_inflight; /* slots in SL_SLOT_DISK */
 	int repost;        /* some slot is IDLE: its receive could not be posted */
 	struct sl_slot *slots;
+	struct sl_slot_op *orphans;
+	/* Fair shares: past them a peer or tenant gets -EBUSY while fewer than
+	 * `reserve` slots are free for everyone else. */
+	uint32_t peer_share, tenant_share, reserve;
+	uint64_t next_expiry_ms; /* when the loop next looks for overdue slots */
 	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;
 	int hb_started;
 	/* Counters for the log line at exit. */
-	uint64_t served_reads, served_writes, refused;
+	uint64_t served_reads, served_writes, refused, busy, aborted;
 };
 
 /* service.c */

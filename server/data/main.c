@@ -90,6 +90,8 @@ int main(int argc, char **argv)
 		  "requests served at once (each holds one max-shard buffer)"),
 		SL_OPT_NUMBER("max-shard", "SLUICE_MAX_SHARD", &cfg->max_shard, "16777216",
 		  "largest shard accepted, bytes"),
+		SL_OPT_NUMBER("slot-timeout-ms", "SLUICE_DATA_SLOT_TIMEOUT_MS", &cfg->slot_timeout_ms,
+		  "10000", "longest a request may hold a slot; its peer is dropped past it"),
 	};
 
 	rc = sl_config_load(opts, sizeof(opts) / sizeof(opts[0]), "data", argc, argv,
@@ -102,9 +104,9 @@ int main(int argc, char **argv)
 	level = sl_log_level_parse(cfg->log_level);
 	sl_log_init("sluice-data", level < 0 ? SL_LOG_INFO : level);
 	if (!cfg->server_key[0] || !cfg->slots || cfg->slots > 256 || cfg->max_shard < 4096 ||
-	    cfg->max_shard > SL_SHARD_MAX) {
+	    cfg->max_shard > SL_SHARD_MAX || cfg->slot_timeout_ms < 100) {
 		SL_ERR("bad configuration: --server-key is required; slots 1..256; "
-		       "max-shard 4096..16777216");
+		       "max-shard 4096..16777216; slot-timeout-ms 100 or more");
 		free(d);
 		return 2;
 	}
@@ -148,9 +150,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rc = sl_data_service_run(d);
 	d->stopping = 1;
-	SL_INFO("stopped: %llu reads, %llu writes served, %llu refused",
+	SL_INFO("stopped: %llu reads, %llu writes served, %llu refused, %llu busy, %llu aborted",
 		(unsigned long long)d->served_reads, (unsigned long long)d->served_writes,
-		(unsigned long long)d->refused);
+		(unsigned long long)d->refused, (unsigned long long)d->busy,
+		(unsigned long long)d->aborted);
 out:
 	d->stopping = 1;
 	sl_data_heartbeat_stop(d);

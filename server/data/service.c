@@ -14,8 +14,17 @@
  * A request whose capability does not verify gets no answer at all, the
  * same for every cause (the cause goes to the audit log): its return address
  * is the sender's word until the capability vouches for it, so nothing is
- * inserted, connected to or sent before that. Verified peers live in the
+ * inserted, connected to or sent before that; and the capability must have
+ * been granted to that very address (its session), so one replayed from
+ * another endpoint is refused alike. Verified peers live in the
  * fabric's bounded peer table, held while a slot serves them.
+ *
+ * No request holds a slot for ever: past slot-timeout-ms its peer is dropped
+ * (every slot serving it aborted, its operations cancelled, its connection
+ * closed) and the slot waits, ABORTED, for those operations to report before
+ * its buffers serve anyone else. When few slots are free, a peer holding a
+ * quarter of them or a tenant holding half is answered -EBUSY (clients try
+ * again shortly), so one client cannot take every slot from the others.
  */
 #include <errno.h>
 #include <rdma/fi_errno.h>
@@ -32,7 +41,14 @@
 
 /* How long a post may wait for a peer that is not taking it (a slow or
  * vanished client): the loop serves everyone, so this stays short. */
-#define SL_POST_MS 1000u
+#define SL_POST_MS 200u
+/* A -EBUSY answer is worth even less waiting: one that cannot go is dropped. */
+#define SL_BUSY_POST_MS 10u
+/* How long an aborted slot waits for its cancelled operations to report
+ * before their contexts are orphaned and the slot serves again. */
+#define SL_ABORT_GRACE_MS 1000u
+/* How often the loop looks for overdue slots. */
+#define SL_EXPIRY_SCAN_MS 50u
 
 static int post_recv(struct sl_data *d, struct sl_slot *s)
 {
@@ -44,7 +60,7 @@ static int post_recv(struct sl_data *d, struct sl_slot *s)
 	}
 	s->state = SL_SLOT_RECV;
 	rc = sl_fabric_trecv(&d->fab, s->req, SL_DATA_REQ_MAX, d->msg_mr.desc, SL_TAG_REQUEST, 0,
-			     &s->op, sl_mono_ms() + SL_POST_MS);
+			     s->op, sl_mono_ms() + SL_POST_MS);
 	if (rc) {
 		/* Not lost: the loop posts it again (repost_idle). */
 		s->state = SL_SLOT_IDLE;
@@ -94,8 +110,147 @@ static int post_reply(struct sl_data *d, struct sl_slot *s, int err, struct sl_s
 static void send_reply(struct sl_data *d, struct sl_slot *s, int err)
 {
 	s->state = SL_SLOT_REPLY;
-	if (post_reply(d, s, err, &s->op))
+	if (post_reply(d, s, err, s->op))
 		post_recv(d, s);
+}
+
+/*
+ * Takes slot s off its peer, which is being dropped: whatever it has posted
+ * is cancelled and the slot waits (ABORTED) until those operations report,
+ * since until then the provider may still touch its buffers. A slot on the
+ * disk finishes its read and then answers no one.
+ */
+static void detach_slot(struct sl_data *d, struct sl_slot *s, uint64_t now)
+{
+	s->held = 0;
+	switch (s->state) {
+	case SL_SLOT_DISK:
+		s->gone = 1;
+		return;
+	case SL_SLOT_SERVING:
+		sl_fabric_cancel(&d->fab, s->reply_op);
+		/* fallthrough */
+	case SL_SLOT_RMA:
+	case SL_SLOT_REPLY:
+		if (s->state != SL_SLOT_SERVING)
+			s->pending = 1;
+		sl_fabric_cancel(&d->fab, s->op);
+		s->state = SL_SLOT_ABORTED;
+		s->deadline_ms = now + SL_ABORT_GRACE_MS;
+		d->aborted++;
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * Drops a peer that stopped making progress: every slot serving it is
+ * detached and the peer leaves the address vector, which closes its
+ * connection and so ends what was posted to it.
+ */
+static void drop_peer(struct sl_data *d, fi_addr_t peer, uint64_t now)
+{
+	for (uint32_t i = 0; i < d->cfg.slots; i++)
+		if (d->slots[i].held && d->slots[i].peer == peer)
+			detach_slot(d, &d->slots[i], now);
+	sl_fabric_forget_fi(&d->fab, peer);
+}
+
+/*
+ * An aborted slot whose operations never reported: their contexts become
+ * orphans (a late completion finds no slot and frees its context) and the
+ * slot gets fresh ones. The peer is gone, so its connection is too: nothing
+ * writes into the slot's buffers any more.
+ */
+static void orphan_ops(struct sl_data *d, struct sl_slot *s)
+{
+	struct sl_slot_op *op = calloc(1, sizeof(*op)), *reply_op = calloc(1, sizeof(*reply_op));
+
+	if (!op || !reply_op) {
+		free(op);
+		free(reply_op);
+		return; /* tried again at the next scan */
+	}
+	s->op->slot = NULL;
+	s->op->next_orphan = d->orphans;
+	s->reply_op->slot = NULL;
+	s->reply_op->next_orphan = s->op;
+	d->orphans = s->reply_op;
+	op->slot = reply_op->slot = s;
+	s->op = op;
+	s->reply_op = reply_op;
+	SL_WARN("slot %d: cancelled operations never reported; their contexts are set aside",
+		s->index);
+	post_recv(d, s);
+}
+
+/* A late completion of an orphaned context: the context can go now. */
+static void orphan_done(struct sl_data *d, struct sl_slot_op *op)
+{
+	for (struct sl_slot_op **p = &d->orphans; *p; p = &(*p)->next_orphan)
+		if (*p == op) {
+			*p = op->next_orphan;
+			free(op);
+			return;
+		}
+}
+
+/* Aborts the requests past their deadline and frees what aborted earlier. */
+static void expire_slots(struct sl_data *d)
+{
+	uint64_t now = sl_mono_ms();
+
+	if (now < d->next_expiry_ms)
+		return;
+	d->next_expiry_ms = now + SL_EXPIRY_SCAN_MS;
+	for (uint32_t i = 0; i < d->cfg.slots; i++) {
+		struct sl_slot *s = &d->slots[i];
+
+		if (now < s->deadline_ms)
+			continue;
+		switch (s->state) {
+		case SL_SLOT_RMA:
+		case SL_SLOT_SERVING:
+		case SL_SLOT_REPLY:
+			SL_WARN("request %llu (%s, tenant %llx) made no progress in %u ms: "
+				"aborted, its peer dropped",
+				(unsigned long long)s->req_id, sl_rpc_name(s->type),
+				(unsigned long long)s->tenant, d->cfg.slot_timeout_ms);
+			drop_peer(d, s->peer, now);
+			break;
+		case SL_SLOT_ABORTED:
+			orphan_ops(d, s);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * 1 when s's peer or tenant holds its fair share of slots already while
+ * fewer than d->reserve others are free: a busy server keeps room for
+ * everyone else, an idle one lets a single client use all of it. Aborted
+ * slots still count against their tenant.
+ */
+static int over_share(const struct sl_data *d, const struct sl_slot *s)
+{
+	uint32_t peer = 0, tenant = 0, free_slots = 0;
+
+	for (uint32_t i = 0; i < d->cfg.slots; i++) {
+		const struct sl_slot *t = &d->slots[i];
+
+		if (t == s || t->state == SL_SLOT_IDLE)
+			continue;
+		if (t->state == SL_SLOT_RECV) {
+			free_slots++;
+			continue;
+		}
+		peer += t->held && t->peer == s->peer;
+		tenant += t->tenant == s->tenant;
+	}
+	return (peer >= d->peer_share || tenant >= d->tenant_share) && free_slots < d->reserve;
 }
 
 static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char *why,
@@ -108,9 +263,12 @@ static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char
 		cap ? (unsigned long long)cap->tenant : 0ull, why);
 }
 
-/* Checks the capability for this request; fills s->tenant on success. */
+/*
+ * Checks the capability for this request, and that it was granted to the
+ * endpoint at reply_addr; fills s->tenant on success.
+ */
 static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinaryData *token,
-		     unsigned op)
+		     unsigned op, const ProtobufCBinaryData *reply_addr)
 {
 	struct sl_cap cap;
 	const char *why = NULL;
@@ -122,7 +280,8 @@ static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinary
 	}
 	/* The shard's owner is the tenant whose folder holds it, which the
 	 * header confirms on read; so the capability's tenant names the shard. */
-	if (sl_cap_allows(&cap, op, cap.tenant, s->object, s->shard, &why)) {
+	if (sl_cap_allows(&cap, op, cap.tenant, s->object, s->shard, &why) ||
+	    sl_cap_bound(&cap, reply_addr->data, reply_addr->len, &why)) {
 		audit_refusal(d, s, why, &cap);
 		return -EACCES;
 	}
@@ -160,6 +319,13 @@ static void on_disk_done(struct sl_data *d, struct sl_slot *s)
 	const uint8_t *from = s->data + SL_SHARD_HDR_LEN + s->offset;
 	int rc = sl_shardstore_read_finish(&s->rd, &hdr);
 
+	if (s->gone) {
+		/* Its peer was dropped meanwhile: no one to answer. */
+		post_recv(d, s);
+		return;
+	}
+	if (!rc && sl_mono_ms() >= s->deadline_ms)
+		rc = -ETIMEDOUT; /* the disk took the request's whole time */
 	if (rc)
 		goto fail;
 	s->crc32c = hdr.crc32c;
@@ -178,14 +344,14 @@ static void on_disk_done(struct sl_data *d, struct sl_slot *s)
 	}
 	s->state = d->saw_ordered ? SL_SLOT_SERVING : SL_SLOT_RMA;
 	rc = sl_fabric_write(&d->fab, from, s->length, d->data_mr.desc, s->peer, s->raddr,
-			     s->rkey, &s->op, sl_mono_ms() + SL_POST_MS);
+			     s->rkey, s->op, sl_mono_ms() + SL_POST_MS);
 	if (rc)
 		goto fail;
 	if (d->saw_ordered) {
 		/* The provider delivers a send posted after a write after its data:
 		 * reply now instead of waiting a round trip for the write. */
 		s->pending = 1;
-		if (post_reply(d, s, 0, &s->reply_op) == 0)
+		if (post_reply(d, s, 0, s->reply_op) == 0)
 			s->pending = 2;
 		d->served_reads++;
 	}
@@ -220,7 +386,7 @@ static void start_write(struct sl_data *d, struct sl_slot *s, const Sluice__Shar
 	}
 	s->state = SL_SLOT_RMA;
 	rc = sl_fabric_read(&d->fab, s->data + SL_SHARD_HDR_LEN, req->length, d->data_mr.desc,
-			    s->peer, req->buf_addr, req->buf_key, &s->op, sl_mono_ms() + SL_POST_MS);
+			    s->peer, req->buf_addr, req->buf_key, s->op, sl_mono_ms() + SL_POST_MS);
 	if (rc)
 		goto fail;
 	return;
@@ -267,7 +433,8 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	/* The capability first: an unauthenticated request must not make this
 	 * server connect anywhere, send anything or grow the peer table. A
 	 * refusal is silence; the sender's request times out. */
-	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE);
+	rc = check_cap(d, s, &token, h.type == SL_RPC_SHARD_READ ? SL_CAP_OP_READ : SL_CAP_OP_WRITE,
+		       &reply_addr);
 	if (rc)
 		goto drop;
 	if (sl_fabric_av_insert(&d->fab, reply_addr.data, reply_addr.len, &s->peer)) {
@@ -277,7 +444,14 @@ static void on_request(struct sl_data *d, struct sl_slot *s, size_t len)
 	}
 	sl_fabric_peer_hold(&d->fab, s->peer);
 	s->held = 1;
-	if (h.type == SL_RPC_SHARD_READ)
+	s->gone = 0;
+	s->deadline_ms = sl_mono_ms() + d->cfg.slot_timeout_ms;
+	if (over_share(d, s)) {
+		d->busy++;
+		s->state = SL_SLOT_REPLY;
+		if (post_reply_within(d, s, -EBUSY, s->op, SL_BUSY_POST_MS))
+			post_recv(d, s);
+	} else if (h.type == SL_RPC_SHARD_READ)
 		start_read(d, s, (Sluice__ShardReadReq *)msg);
 	else
 		start_write(d, s, (Sluice__ShardWriteReq *)msg);
@@ -311,9 +485,21 @@ static void on_event(struct sl_data *d, const struct sl_fabric_event *ev)
 	struct sl_slot_op *op = ev->ctx;
 	struct sl_slot *s = op ? op->slot : NULL;
 
+	if (op && !s) {
+		orphan_done(d, op);
+		return;
+	}
 	if (!s)
 		return;
 	switch (s->state) {
+	case SL_SLOT_ABORTED:
+		if (--s->pending > 0)
+			break;
+		if (!d->stopping)
+			post_recv(d, s);
+		else
+			s->state = SL_SLOT_IDLE;
+		break;
 	case SL_SLOT_SERVING:
 		if (ev->err)
 			SL_WARN("serving request %llu: %s", (unsigned long long)s->req_id,
@@ -368,14 +554,23 @@ int sl_data_service_init(struct sl_data *d)
 		struct sl_slot *s = &d->slots[i];
 
 		s->index = (int)i;
-		s->op.slot = s;
-		s->reply_op.slot = s;
+		s->op = calloc(1, sizeof(*s->op));
+		s->reply_op = calloc(1, sizeof(*s->reply_op));
+		if (!s->op || !s->reply_op) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		s->op->slot = s;
+		s->reply_op->slot = s;
 		s->req = d->msg_slab + i * (SL_DATA_REQ_MAX + SL_DATA_REPLY_MAX);
 		s->reply = s->req + SL_DATA_REQ_MAX;
 		s->data = d->data_slab + i * d->data_stride;
 		iov[i] = (struct iovec){ s->data, d->data_stride };
 	}
 	d->saw_ordered = (d->fab.info->tx_attr->msg_order & FI_ORDER_SAW) != 0;
+	d->peer_share = d->cfg.slots / 4 ? d->cfg.slots / 4 : 1;
+	d->tenant_share = d->cfg.slots / 2 ? d->cfg.slots / 2 : 1;
+	d->reserve = d->cfg.slots / 4 ? d->cfg.slots / 4 : 1;
 	rc = sl_uring_init(&d->uring, iov, d->cfg.slots);
 	if (rc) {
 		SL_ERR_RC(rc, "io_uring is not available here");
@@ -396,32 +591,44 @@ out:
 	return rc;
 }
 
+static struct sl_slot *slot_of_read(struct sl_shard_read *rd)
+{
+	return (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
+}
+
+/* A disk read has nothing left in flight: serve what it got. */
+static void disk_done(struct sl_shard_read *rd, void *arg)
+{
+	struct sl_data *d = arg;
+
+	d->disk_inflight--;
+	on_disk_done(d, slot_of_read(rd));
+}
+
 /*
  * Submits queued disk reads and reaps finished ones, waiting at most
- * wait_us for the first. Returns the number of reads finished.
+ * wait_us for the first. A submission that cannot be made fails the reads
+ * it carried (their slots answer the error). Returns the number of reads
+ * finished.
  */
 static int reap_disk(struct sl_data *d, long wait_us)
 {
-	struct __kernel_timespec ts = { 0, wait_us * 1000 };
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
-	int done = 0;
+	int done = 0, before = d->disk_inflight;
 
-	io_uring_submit_and_wait_timeout(&d->uring.ring, &cqe, 1, &ts, NULL);
+	sl_uring_submit(&d->uring, wait_us, disk_done, d);
+	done = before - d->disk_inflight;
 	io_uring_for_each_cqe(&d->uring.ring, head, cqe) {
 		int range;
 		struct sl_shard_read *rd;
 
 		seen++;
-		/* Older kernels report liburing's own timeout as a completion. */
-		if (cqe->user_data == LIBURING_UDATA_TIMEOUT)
-			continue;
+		/* Older kernels report liburing's own timeout as a completion;
+		 * requests of reads failed unsent carry no read. */
 		rd = sl_shardstore_cqe_read(cqe, &range);
-		if (sl_shardstore_read_cqe(rd, range, cqe->res)) {
-			struct sl_slot *s = (struct sl_slot *)((uint8_t *)rd - offsetof(struct sl_slot, rd));
-
-			d->disk_inflight--;
-			on_disk_done(d, s);
+		if (rd && sl_shardstore_read_cqe(rd, range, cqe->res)) {
+			disk_done(rd, d);
 			done++;
 		}
 	}
@@ -446,12 +653,17 @@ int sl_data_service_run(struct sl_data *d)
 			on_event(d, &ev[i]);
 		if (d->disk_inflight)
 			reap_disk(d, n ? 0 : 50);
+		expire_slots(d);
 		if (d->repost)
 			repost_idle(d);
 	}
-	/* Buffers go after the reads that fill them. */
-	while (d->disk_inflight)
+	/* Buffers go after the reads that fill them; a ring that no longer
+	 * completes anything is left to sl_uring_exit, which waits for the
+	 * kernel's side, rather than holding shutdown for ever. */
+	for (int tries = 0; d->disk_inflight && tries < 100; tries++)
 		reap_disk(d, 100000);
+	if (d->disk_inflight)
+		SL_ERR("%d disk reads never completed", d->disk_inflight);
 	return 0;
 }
 
@@ -462,6 +674,16 @@ void sl_data_service_fini(struct sl_data *d)
 	sl_fabric_mr_close(&d->data_mr);
 	if (d->uring.ring.ring_fd > 0)
 		sl_uring_exit(&d->uring);
+	for (uint32_t i = 0; d->slots && i < d->cfg.slots; i++) {
+		free(d->slots[i].op);
+		free(d->slots[i].reply_op);
+	}
+	while (d->orphans) {
+		struct sl_slot_op *next = d->orphans->next_orphan;
+
+		free(d->orphans);
+		d->orphans = next;
+	}
 	free(d->slots);
 	free(d->msg_slab);
 	free(d->data_slab);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -279,6 +280,8 @@ int sl_shardstore_read_start(struct sl_shardstore *s, struct sl_uring *u, uint64
 	rd->req_off = off;
 	rd->req_len = len;
 	rd->fd = -1;
+	if (u->broken)
+		return -EIO;
 	shard_path(s, tenant, object, index, rd->path, sizeof(rd->path), "");
 	/* Header and covering blocks in one submission. The blocks' extent is
 	 * rounded to whole 64 KiB blocks; the end of the file cuts it short. */
@@ -344,9 +347,9 @@ int sl_shardstore_read_finish(struct sl_shard_read *rd, struct sl_shard_hdr *hdr
 	if (rc)
 		return rc;
 	memcpy(hdr, rd->buf, sizeof(*hdr));
-	if (rd->got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC || hdr->version != SL_SHARD_VERSION ||
-	    hdr->hdr_crc != hdr_checksum(hdr) || hdr->tenant != rd->tenant ||
-	    hdr->object != rd->object || hdr->index != rd->index ||
+	if (rd->got[0] < SL_SHARD_HDR_LEN || hdr->magic != SL_SHARD_MAGIC ||
+	    hdr->version != SL_SHARD_VERSION || hdr->hdr_crc != hdr_checksum(hdr) ||
+	    hdr->tenant != rd->tenant || hdr->object != rd->object || hdr->index != rd->index ||
 	    hdr->block_size != SL_SHARD_BLOCK || hdr->n_blocks > SL_SHARD_MAX_BLOCKS ||
 	    hdr->n_blocks != (hdr->length + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK) {
 		SL_ERR("shard %s: bad header", rd->path);
@@ -376,7 +379,63 @@ struct sl_shard_read *sl_shardstore_cqe_read(const struct io_uring_cqe *cqe, int
 	uintptr_t v = (uintptr_t)io_uring_cqe_get_data(cqe);
 
 	*range = (int)(v & 7u);
+	if (cqe->user_data == 0 || cqe->user_data == LIBURING_UDATA_TIMEOUT)
+		return NULL;
 	return (struct sl_shard_read *)(v & ~(uintptr_t)7u);
+}
+
+/*
+ * Fails every request the kernel has not taken yet: each becomes a no-op
+ * with no read behind it (the kernel may still take it later, harmlessly)
+ * and its read gets err as its completion. Without SQPOLL the kernel reads
+ * the submission queue only inside io_uring_enter, so entries past its head
+ * are still ours to rewrite.
+ */
+static void fail_queued(struct sl_uring *u, int err,
+			void (*done)(struct sl_shard_read *rd, void *arg), void *arg)
+{
+	struct io_uring_sq *sq = &u->ring.sq;
+	unsigned head = io_uring_smp_load_acquire(sq->khead);
+
+	if (err == -EAGAIN || err == -EINTR)
+		err = -EIO; /* a read takes those as "try again" */
+	for (unsigned i = head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+		uintptr_t v = (uintptr_t)sqe->user_data;
+		struct sl_shard_read *rd = (struct sl_shard_read *)(v & ~(uintptr_t)7u);
+
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, 0);
+		if (v == 0 || (uint64_t)v == LIBURING_UDATA_TIMEOUT)
+			continue;
+		if (sl_shardstore_read_cqe(rd, (int)(v & 7u), err) && done)
+			done(rd, arg);
+	}
+}
+
+int sl_uring_submit(struct sl_uring *u, long wait_us,
+		    void (*done)(struct sl_shard_read *rd, void *arg), void *arg)
+{
+	struct __kernel_timespec ts = { wait_us / 1000000, (wait_us % 1000000) * 1000 };
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (wait_us < 0)
+		rc = io_uring_submit_and_wait(&u->ring, 1);
+	else if (wait_us == 0)
+		rc = io_uring_submit(&u->ring);
+	else
+		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	if (rc >= 0 || rc == -ETIME) {
+		u->fails = 0;
+		return 0;
+	}
+	if ((rc == -EINTR || rc == -EAGAIN || rc == -EBUSY) && ++u->fails < SL_URING_SUBMIT_TRIES)
+		return rc; /* still queued: the next call tries again */
+	SL_ERR_RC(rc, "io_uring submission failed; failing the reads it carried");
+	u->fails = 0;
+	fail_queued(u, rc, done, arg);
+	return rc;
 }
 
 int sl_shardstore_read(struct sl_shardstore *s, struct sl_uring *u, uint64_t tenant,
@@ -389,22 +448,32 @@ int sl_shardstore_read(struct sl_shardstore *s, struct sl_uring *u, uint64_t ten
 
 	if (rc)
 		return rc;
-	while (rd.pending) {
+	for (int failed = 0; rd.pending;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 
-		rc = io_uring_submit_and_wait(&u->ring, 1);
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
-			/* The queued reads may still land: wait them out before closing. */
+		/* A failure fails what is queued; what the kernel took completes,
+		 * unless the ring cannot even be waited on any more. */
+		rc = sl_uring_submit(u, -1, NULL, NULL);
+		failed = rc ? failed + 1 : 0;
+		if (failed >= 2 * SL_URING_SUBMIT_TRIES) {
+			SL_ERR_RC(rc, "io_uring: giving up on reads in flight; ring unusable");
+			u->broken = rc;
 			rd.err = rc;
-			continue;
+			break;
+		}
+		if (rc == -EAGAIN || rc == -EBUSY) {
+			struct timespec pause = { 0, 1000000 };
+
+			nanosleep(&pause, NULL);
 		}
 		io_uring_for_each_cqe(&u->ring, head, cqe) {
 			int range;
 			struct sl_shard_read *r = sl_shardstore_cqe_read(cqe, &range);
 
 			seen++;
-			sl_shardstore_read_cqe(r, range, cqe->res);
+			if (r)
+				sl_shardstore_read_cqe(r, range, cqe->res);
 		}
 		io_uring_cq_advance(&u->ring, seen);
 	}

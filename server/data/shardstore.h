@@ -55,7 +55,13 @@ struct sl_shardstore {
 struct sl_uring {
 	struct io_uring ring;
 	int fixed;     /* buffers registered: use read_fixed */
+	int fails;     /* submissions failed in a row */
+	int broken;    /* 0, or why the ring gave up on reads the kernel holds */
 };
+
+/* How often a submission that failed for a passing reason (-EINTR, -EAGAIN,
+ * -EBUSY) is tried again before the reads it carries are failed. */
+#define SL_URING_SUBMIT_TRIES 16
 
 int sl_shardstore_init(struct sl_shardstore *s, const char *dir);
 
@@ -121,7 +127,23 @@ int sl_shardstore_read_start(struct sl_shardstore *s, struct sl_uring *u, uint64
 			     uint8_t *buf, size_t cap, int buf_index, struct sl_shard_read *rd);
 int sl_shardstore_read_cqe(struct sl_shard_read *rd, int range, int res);
 int sl_shardstore_read_finish(struct sl_shard_read *rd, struct sl_shard_hdr *hdr);
-/* The read (and its range) a completion belongs to. */
+/* The read (and its range) a completion belongs to; NULL for one that
+ * belongs to no read (a liburing timeout, a read that was failed unsent). */
 struct sl_shard_read *sl_shardstore_cqe_read(const struct io_uring_cqe *cqe, int *range);
+
+/*
+ * Submits what is queued on u, then waits up to wait_us (< 0: until one
+ * completes, 0: not at all) for a completion. A submission that fails for a
+ * passing reason is left queued for the next call, SL_URING_SUBMIT_TRIES
+ * times in a row at most; past that, or on any other failure, every read
+ * still queued is failed with the error (its requests become no-ops that
+ * never touch its file or buffer) and done(rd, arg) is called for each one
+ * that has nothing left in flight. Returns 0 (a timeout included) or the
+ * failure, always a negative errno. A ring that cannot be waited on at all
+ * any more is marked broken: it starts no read, and its buffers may be
+ * reused only after sl_uring_exit.
+ */
+int sl_uring_submit(struct sl_uring *u, long wait_us,
+		    void (*done)(struct sl_shard_read *rd, void *arg), void *arg);
 
 #endif

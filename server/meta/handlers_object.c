@@ -83,8 +83,8 @@ static int not_found(struct sl_reply *r, const char *ns, const char *name)
  * (one block) and plan->server_caps.
  */
 static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Object *o,
-		unsigned ops, const char *purpose, uint64_t cap_id, Sluice__ObjectPlan *plan,
-		uint64_t *expiry)
+		unsigned ops, const char *purpose, uint64_t cap_id, uint64_t session,
+		Sluice__ObjectPlan *plan, uint64_t *expiry)
 {
 	struct sl_cap cap = { 0 };
 	struct sl_keyring kr;
@@ -104,6 +104,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	cap.issued_ms = sl_now_ms();
 	cap.expiry_ms = cap.issued_ms + ttl_ms;
 	cap.cap_id = cap_id;
+	cap.session = session; /* data servers answer only the endpoint it names */
 	if (purpose)
 		memcpy(cap.purpose, purpose, strnlen(purpose, sizeof(cap.purpose)));
 	*expiry = cap.expiry_ms;
@@ -218,6 +219,8 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 
 	if (!may_write(c))
 		return sl_fail(r, -EPERM, "writing needs the writer role");
+	if (!sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
+		return sl_fail(r, -EINVAL, "the client's fabric address is required");
 	rc = check_names(req->ns, req->name, r);
 	if (rc)
 		return rc;
@@ -309,7 +312,9 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	plan.shards = shard_ptrs;
 	plan.n_shards = count;
 	rc = plan_servers(m, &plan);
-	rc = rc ? rc : mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id, &plan, &plan.expires_ms);
+	rc = rc ? rc : mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id,
+			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
+			    &plan.expires_ms);
 	if (rc) {
 		sl_fail(r, rc, "cannot build the write plan");
 		caps_free(&plan);
@@ -550,6 +555,8 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	uint64_t cap_id;
 	int rc;
 
+	if (!sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
+		return sl_fail(r, -EINVAL, "the client's fabric address is required");
 	rc = check_names(req->ns, req->name, r);
 	rc = rc ? rc : check_purpose(req->purpose, r);
 	rc = rc ? rc : decide_read(m, c, "read.grant", req->ns, req->name, req->purpose, &plan,
@@ -565,7 +572,8 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 		goto out;
 	}
 	rc = plan_servers(m, &plan);
-	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id, &plan,
+	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id,
+			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
 			    &plan.expires_ms);
 	if (rc) {
 		sl_fail(r, rc, "cannot mint the capability");

@@ -229,6 +229,7 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 		put.size = 200000;
 		put.tags = tags;
 		put.n_tags = 1;
+		put.fabric_addr = (ProtobufCBinaryData){ 4, (uint8_t *)"addr" };
 		return test_seed_pack(buf, cap, 6, 1, &put.base);
 	case 1:
 		ref.ns = (char *)"data";
@@ -244,6 +245,7 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 		grant.ns = (char *)"data";
 		grant.name = (char *)"docs/a.txt";
 		grant.purpose = (char *)"inference";
+		grant.fabric_addr = (ProtobufCBinaryData){ 4, (uint8_t *)"addr" };
 		return test_seed_pack(buf, cap, 10, 1, &grant.base);
 	case 4:
 		set.ns = (char *)"data";

@@ -57,6 +57,7 @@ Test(crash, pending_object_never_becomes_visible)
 	req.ns = (char *)"data";
 	req.name = (char *)"half.bin";
 	req.size = 5u << 20;
+	req.fabric_addr = (ProtobufCBinaryData){ 4, (uint8_t *)"none" };
 	cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_PUT_BEGIN, &req.base,
 				 &sluice__object_plan__descriptor, (ProtobufCMessage **)&plan), 0);
 	cr_assert_eq(plan->object->state, SLUICE__OBJECT_STATE__OBJECT_PENDING);

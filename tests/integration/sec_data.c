@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <rdma/fi_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "fabric.h"
 #include "frame.h"
 #include "rpc.h"
+#include "rpc_client.h"
 #include "sl_time.h"
 
 static struct tcluster cl;
@@ -179,20 +181,23 @@ static int raw_wait(struct raw *r, int i, int ms, uint32_t *len)
 	return rc;
 }
 
-static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uint8_t *out)
+/* A capability for data server `server` (its own key), bound to r's endpoint. */
+static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uint32_t server,
+		 uint8_t *out)
 {
 	struct sl_keyring kr;
 	struct sl_cap cap = { 0 };
 	uint64_t now = sl_now_ms();
 
-	(void)r;
-	cr_assert_eq(sl_keyring_load(&kr, cl.cluster_key, 1), 0);
+	cr_assert(server >= 1 && server <= (uint32_t)cl.n_data);
+	cr_assert_eq(sl_keyring_load(&kr, cl.server_key[server - 1], 1), 0);
 	cap.ops = (uint8_t)ops;
 	cap.tenant = o->tenant_id;
 	cap.object_id = o->id;
 	cap.shard_count = o->shard_count;
 	cap.issued_ms = now;
 	cap.expiry_ms = now + 60000;
+	cap.session = sl_cap_session(r->fab.addr, r->fab.addr_len);
 	memcpy(cap.purpose, "inference", 9);
 	cr_assert_eq(sl_cap_mint(&cap, &kr, out), 0);
 }
@@ -277,7 +282,7 @@ Test(finding_06, forged_requests_make_no_connection_and_do_not_grow_the_peer_tab
 		uint32_t len = 0;
 		int i;
 
-		mint(plan->object, SL_CAP_OP_READ, r, token);
+		mint(plan->object, SL_CAP_OP_READ, r, plan->shards[0]->servers[0], token);
 		req.capability = (ProtobufCBinaryData){ sizeof(token), token };
 		req.object_id = plan->object->id;
 		req.length = 10;
@@ -335,12 +340,13 @@ Test(finding_07, a_stored_shard_refuses_a_second_write_with_a_valid_capability,
 
 	raw_open(r, 65536);
 	/* A write capability minted for this very object, still valid. */
-	mint(plan->object, SL_CAP_OP_READ | SL_CAP_OP_WRITE, r, token);
 	for (size_t k = 0; k < sh->n_servers; k++) {
 		Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
 		Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
 		const ProtobufCBinaryData *a = server_addr(plan, sh->servers[k]);
 		uint32_t len = 0;
+
+		mint(plan->object, SL_CAP_OP_READ | SL_CAP_OP_WRITE, r, sh->servers[k], token);
 
 		memcpy(r->data, "forged!!!!", 10);
 		w.capability = (ProtobufCBinaryData){ sizeof(token), token };
@@ -390,7 +396,6 @@ Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
 	plan = tc_stat_plan(&cl, cred, "big", "six-blocks");
 	cr_assert_eq(plan->n_shards, 1);
 	raw_open(r, 65536);
-	mint(plan->object, SL_CAP_OP_READ, r, token);
 	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
 	q.object_id = plan->object->id;
 	q.digests = 1;
@@ -399,6 +404,8 @@ Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
 	q.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
 	for (size_t k = 0; k < plan->shards[0]->n_servers; k++) {
 		const ProtobufCBinaryData *a = server_addr(plan, plan->shards[0]->servers[k]);
+
+		mint(plan->object, SL_CAP_OP_READ, r, plan->shards[0]->servers[k], token);
 
 		/* Too small a buffer for six digests. */
 		q.length = 5 * 32;
@@ -423,4 +430,217 @@ Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
 	free(r);
 	free(bytes);
 	sluice__object_plan__free_unpacked(plan, NULL);
+}
+
+/* ---- finding 2: no client holds request slots for ever ------------------ */
+
+static void setup_short_slots(void)
+{
+	/* Every child server inherits it: stalled requests end after 2 s. */
+	setenv("SLUICE_DATA_SLOT_TIMEOUT_MS", "2000", 1);
+	setup();
+}
+
+/* 1 when some data server's log has needle. */
+static int data_logs_have(const char *needle)
+{
+	for (int i = 0; i < cl.n_data; i++) {
+		char path[400], line[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/data%d.log", cl.dir, i + 1);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, needle)) {
+				fclose(f);
+				return 1;
+			}
+		fclose(f);
+	}
+	return 0;
+}
+
+Test(finding_02, a_client_that_stalls_its_writes_does_not_stop_another_tenant,
+     .init = setup_short_slots, .fini = teardown, .timeout = 240)
+{
+	const size_t size = 200 * 1024;
+	char evil_cred[400];
+	sluice_session *evil = tc_principal(&cl, "evil", "mallory", "internal", evil_cred,
+					    sizeof(evil_cred));
+	Sluice__ObjectPlan *plan;
+	struct raw *r = calloc(1, sizeof(*r));
+	uint8_t token[SL_CAP_LEN], *bytes = malloc(size), *back = malloc(size);
+	Sluice__Object fake;
+	uint64_t t0;
+	size_t got;
+
+	tc_ns(evil, "data", 65536);
+	cr_assert_eq(sluice_put(evil, "data", "mine", "x", 1, NULL, 0), 0);
+	plan = tc_stat_plan(&cl, evil_cred, "data", "mine");
+	raw_open(r, 1 << 20);
+	/* Valid write capabilities of tenant evil for shards never stored: every
+	 * data server pulls from our buffer, and we never let a pull finish. */
+	fake = *plan->object;
+	fake.id = plan->object->id + 1000;
+	fake.shard_count = 64;
+	for (uint32_t k = 0; k < 16; k++)
+		for (size_t srv = 0; srv < plan->n_servers; srv++) {
+			Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
+
+			mint(&fake, SL_CAP_OP_WRITE, r, plan->servers[srv]->id, token);
+
+			w.capability = (ProtobufCBinaryData){ sizeof(token), token };
+			w.object_id = fake.id;
+			w.index = k;
+			w.length = 65536;
+			w.crc32c = sl_crc32c(0, r->data, 65536);
+			w.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
+			w.buf_key = r->data_mr.key;
+			w.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
+			raw_post(r, &plan->servers[srv]->fabric_addr, SL_RPC_SHARD_WRITE, &w.base,
+				 100 + k * 8 + srv);
+		}
+	/* From here on the attacker's endpoint makes no progress at all. */
+
+	tc_fill(bytes, size, 3);
+	t0 = sl_mono_ms();
+	cr_assert_eq(sluice_put(s, "data", "victim", bytes, size, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	cr_assert_eq(sluice_read(s, "data", "victim", 0, back, size, &got), 0, "%s",
+		     sluice_last_error(s));
+	cr_assert_eq(got, size);
+	cr_assert(memcmp(back, bytes, size) == 0);
+	cr_assert_lt(sl_mono_ms() - t0, 8000, "the other tenant waited %llu ms",
+		     (unsigned long long)(sl_mono_ms() - t0));
+	/* The stalled requests were aborted, not left to hold their slots. */
+	for (uint64_t end = sl_mono_ms() + 6000; sl_mono_ms() < end;) {
+		if (data_logs_have("aborted, its peer dropped"))
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert(data_logs_have("aborted, its peer dropped"));
+	still_serving(s);
+	raw_close(r);
+	free(r);
+	free(bytes);
+	free(back);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	sluice_close(evil);
+}
+
+/* ---- finding 13: a capability answers only the endpoint it was granted to */
+
+Test(finding_13, a_capability_replayed_from_another_endpoint_is_refused, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
+	const ProtobufCBinaryData *srv = server_addr(plan, plan->shards[0]->servers[0]);
+	struct raw *owner = calloc(1, sizeof(*owner)), *thief = calloc(1, sizeof(*thief));
+	Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
+	uint8_t token[SL_CAP_LEN];
+	uint32_t len = 0;
+
+	raw_open(owner, 65536);
+	raw_open(thief, 65536);
+	/* Granted to the owner's endpoint. */
+	mint(plan->object, SL_CAP_OP_READ, owner, plan->shards[0]->servers[0], token);
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	q.object_id = plan->object->id;
+	q.length = 10;
+
+	/* The thief replays it with its own return address: no answer, no bytes. */
+	q.buf_addr = sl_fabric_mr_raddr(&thief->fab, &thief->data_mr, thief->data);
+	q.buf_key = thief->data_mr.key;
+	q.reply_addr = (ProtobufCBinaryData){ thief->fab.addr_len, thief->fab.addr };
+	cr_assert_eq(raw_wait(thief, raw_post(thief, srv, SL_RPC_SHARD_READ, &q.base, 1), 3000,
+			      NULL), -ETIMEDOUT);
+	/* ...or naming the owner's address: the bytes would go to the owner's
+	 * endpoint, never to the thief's buffer. */
+	q.reply_addr = (ProtobufCBinaryData){ owner->fab.addr_len, owner->fab.addr };
+	cr_assert_eq(raw_wait(thief, raw_post(thief, srv, SL_RPC_SHARD_READ, &q.base, 2), 3000,
+			      NULL), -ETIMEDOUT);
+	for (size_t i = 0; i < 65536; i++)
+		cr_assert_eq(thief->data[i], 0, "bytes landed in the thief's buffer");
+
+	/* A token bound to no endpoint at all is refused too. */
+	{
+		struct sl_keyring kr;
+		struct sl_cap cap = { 0 };
+		uint8_t unbound[SL_CAP_LEN];
+
+		cr_assert_eq(sl_keyring_load(&kr, cl.server_key[plan->shards[0]->servers[0] - 1], 1),
+			     0);
+		cap.ops = SL_CAP_OP_READ;
+		cap.tenant = plan->object->tenant_id;
+		cap.object_id = plan->object->id;
+		cap.shard_count = plan->object->shard_count;
+		cap.issued_ms = sl_now_ms();
+		cap.expiry_ms = cap.issued_ms + 60000;
+		cr_assert_eq(sl_cap_mint(&cap, &kr, unbound), 0);
+		q.capability = (ProtobufCBinaryData){ sizeof(unbound), unbound };
+		q.buf_addr = sl_fabric_mr_raddr(&owner->fab, &owner->data_mr, owner->data);
+		q.buf_key = owner->data_mr.key;
+		cr_assert_eq(raw_wait(owner, raw_post(owner, srv, SL_RPC_SHARD_READ, &q.base, 3),
+				      3000, NULL), -ETIMEDOUT);
+	}
+	/* The owner, from its own endpoint, is served. */
+	q.capability = (ProtobufCBinaryData){ sizeof(token), token };
+	cr_assert_eq(raw_wait(owner, raw_post(owner, srv, SL_RPC_SHARD_READ, &q.base, 4), 5000,
+			      &len), 0);
+	cr_assert_eq(len, 10);
+	cr_assert(memcmp(owner->data, "still here", 10) == 0);
+	raw_close(thief);
+	raw_close(owner);
+	free(thief);
+	free(owner);
+	sluice__object_plan__free_unpacked(plan, NULL);
+	/* sluice-meta grants nothing without the endpoint to bind it to. */
+	{
+		Sluice__GrantReq g = SLUICE__GRANT_REQ__INIT;
+		Sluice__PutBeginReq b = SLUICE__PUT_BEGIN_REQ__INIT;
+		Sluice__ObjectPlan *p = NULL;
+		struct sl_rpc_client rpc;
+		char key_id[64];
+		uint8_t secret[32];
+
+		tc_cred_key(cred, key_id, secret);
+		sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+		g.ns = (char *)"data";
+		g.name = (char *)"probe";
+		g.purpose = (char *)"inference";
+		cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_GRANT, &g.base, &sluice__object_plan__descriptor,
+					 (ProtobufCMessage **)&p), -EINVAL);
+		b.ns = (char *)"data";
+		b.name = (char *)"unbound";
+		b.size = 10;
+		cr_assert_eq(sl_rpc_call(&rpc, SL_RPC_PUT_BEGIN, &b.base,
+					 &sluice__object_plan__descriptor, (ProtobufCMessage **)&p),
+			     -EINVAL);
+		sl_rpc_client_close(&rpc);
+	}
+	/* The real client sends its address with GRANT and PUT_BEGIN. */
+	cr_assert_eq(sluice_put(s, "data", "bound", "bound", 5, NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	still_serving(s);
+}
+
+/* ---- finding 15: fabric errors reach callers as errno values ------------ */
+
+Test(finding_15, fabric_errors_map_to_errno_values)
+{
+	cr_assert_eq(sl_fabric_errno(0), 0);
+	cr_assert_eq(sl_fabric_errno(5), 0);
+	cr_assert_eq(sl_fabric_errno(-FI_EAGAIN), -EAGAIN);
+	cr_assert_eq(sl_fabric_errno(-FI_ECANCELED), -ECANCELED);
+	cr_assert_eq(sl_fabric_errno(-FI_ETRUNC), -EMSGSIZE);
+	cr_assert_eq(sl_fabric_errno(-FI_ENOKEY), -ENOKEY);
+	cr_assert_eq(sl_fabric_errno(-FI_ECRC), -EBADMSG);
+	/* Every libfabric error, known or not, lands in the errno range. */
+	for (int e = 1; e < FI_ERRNO_MAX + 50; e++) {
+		int m = sl_fabric_errno(-e);
+
+		cr_assert(m < 0 && m > -256, "-%d maps to %d", e, m);
+	}
 }

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -334,4 +335,39 @@ Test(capability, refuses_other_tenant_object_shard_or_op)
 	cr_expect_eq(sl_cap_allows(&c, SL_CAP_OP_READ, c.tenant, c.object_id, UINT32_MAX, NULL), 0);
 	TEST_REFUSED(&c, SL_CAP_OP_READ, c.tenant, c.object_id, 0);
 #undef TEST_REFUSED
+}
+
+Test(finding_13, a_capability_is_bound_to_the_endpoint_it_was_granted_to)
+{
+	static const uint8_t a[16] = { 2, 0, 0x1f, 0x90, 127, 0, 0, 1 };
+	static const uint8_t b[16] = { 2, 0, 0x1f, 0x91, 127, 0, 0, 1 };
+	struct sl_cap c = test_cap();
+	const char *why = NULL;
+	uint64_t sa = sl_cap_session(a, sizeof(a));
+
+	cr_assert_neq(sa, 0);
+	{
+		/* The first 8 bytes of SHA-256(address), little-endian. */
+		uint8_t md[32];
+		uint64_t want = 0;
+
+		cr_assert(EVP_Digest(a, sizeof(a), md, NULL, EVP_sha256(), NULL));
+		for (int i = 7; i >= 0; i--)
+			want = want << 8 | md[i];
+		cr_assert_eq(sa, want);
+	}
+	cr_assert_neq(sa, sl_cap_session(b, sizeof(b)));
+	/* No address, or one longer than any fabric address: no session. */
+	cr_assert_eq(sl_cap_session(a, 0), 0);
+	cr_assert_eq(sl_cap_session(NULL, 16), 0);
+	cr_assert_eq(sl_cap_session(a, SL_CAP_ADDR_MAX + 1), 0);
+
+	c.session = sa;
+	cr_assert_eq(sl_cap_bound(&c, a, sizeof(a), &why), 0);
+	cr_assert_eq(sl_cap_bound(&c, b, sizeof(b), &why), -EACCES, "replayed from another endpoint");
+	cr_assert_str_eq(why, "capability bound to another endpoint");
+	cr_assert_eq(sl_cap_bound(&c, a, 15, &why), -EACCES);
+	c.session = 0;
+	cr_assert_eq(sl_cap_bound(&c, a, sizeof(a), &why), -EACCES, "a token bound to nothing");
+	cr_assert_str_eq(why, "capability bound to no endpoint");
 }

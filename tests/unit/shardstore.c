@@ -164,3 +164,27 @@ Test(finding_07, the_header_keeps_a_sha256_per_block, .init = setup, .fini = tea
 	corrupt((off_t)offsetof(struct sl_shard_hdr, block_sha) + 3);
 	cr_assert_eq(read_range(0, 1, &h), -EBADMSG);
 }
+
+Test(finding_15, a_failed_submission_fails_the_read_instead_of_looping, .init = setup,
+     .fini = teardown, .timeout = 20)
+{
+	struct sl_shard_hdr h;
+	int fd = ring.ring.ring_fd, saved = dup(fd);
+	int other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	/* The ring's descriptor now names another file: io_uring_enter fails. */
+	cr_assert(saved >= 0 && other >= 0);
+	cr_assert_eq(dup2(other, fd), fd);
+	close(other);
+	{
+		int rc = read_range(0, 100, &h);
+
+		cr_assert_eq(rc, -EOPNOTSUPP, "got %d", rc);
+	}
+	/* Back again: what was queued became no-ops, and reads work. */
+	cr_assert_eq(dup2(saved, fd), fd);
+	close(saved);
+	cr_assert_eq(read_range(0, LEN, &h), 0);
+	cr_assert(memcmp(buf + SL_SHARD_HDR_LEN, src, LEN) == 0);
+	cr_assert_eq(read_range(SL_SHARD_BLOCK, 10, &h), 0);
+}
