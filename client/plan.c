@@ -158,8 +158,8 @@ int sl_plan_check(const Sluice__ObjectPlan *plan, enum sl_plan_use use, char *wh
 	if (use == SL_PLAN_READ && o->sha256.len != 32)
 		return bad(why, why_len, "no object SHA-256");
 	/* Each data server verifies only the capability minted for it: servers[i]'s is
-	 * server_caps[i]. A stat carries none. */
-	if (use == SL_PLAN_STAT ? plan->n_server_caps != 0 : plan->n_server_caps != plan->n_servers)
+	 * server_caps[i]. A stat may carry none. */
+	if (plan->n_server_caps != plan->n_servers && (use != SL_PLAN_STAT || plan->n_server_caps))
 		return bad(why, why_len, "%zu capabilities for %zu servers", plan->n_server_caps,
 			   plan->n_servers);
 	for (size_t i = 0; i < plan->n_server_caps; i++)
@@ -189,8 +189,16 @@ int sl_list_check(const Sluice__ListResp *r, uint32_t asked, char *why, size_t w
 		return bad(why, why_len, "%zu objects where at most %zu were asked", r->n_objects,
 			   max);
 	for (size_t i = 0; i < r->n_objects; i++) {
-		int rc = sl_object_check(r->objects[i], why, why_len);
+		const Sluice__Object *o = r->objects[i];
+		int rc;
 
+		/* An entry the caller may not read comes by name only. */
+		if (o && o->withheld) {
+			if (!text_ok(o->ns, SL_PLAN_NAME_MAX) || !text_ok(o->name, SL_PLAN_NAME_MAX))
+				return bad(why, why_len, "object name too long");
+			continue;
+		}
+		rc = sl_object_check(o, why, why_len);
 		if (rc)
 			return rc;
 	}

@@ -555,10 +555,10 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	uint64_t cap_id;
 	int rc;
 
-	if (!sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
-		return sl_fail(r, -EINVAL, "the client's fabric address is required");
 	rc = check_names(req->ns, req->name, r);
 	rc = rc ? rc : check_purpose(req->purpose, r);
+	if (!rc && !sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
+		rc = sl_fail(r, -EINVAL, "the client's fabric address is required");
 	rc = rc ? rc : decide_read(m, c, "read.grant", req->ns, req->name, req->purpose, &plan,
 				   &reason, r);
 	if (rc)

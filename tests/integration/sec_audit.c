@@ -174,18 +174,25 @@ TestSuite(finding_05, .init = setup_objects, .fini = teardown, .timeout = 180);
 static int meta_connect(void);
 
 /* Asks for a read of data/probe declaring `purpose` on the wire: a GRANT, audited. */
-static void grant_with_purpose(const char *purpose)
+/* A signed GRANT of data/name for purpose, as alice; the answer is not checked. */
+static void grant_of(const char *name, const char *purpose)
 {
 	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
 	uint8_t nonce[16];
 	int fd = meta_connect();
 
 	req.ns = (char *)"data";
-	req.name = (char *)"probe";
+	req.name = (char *)name;
 	req.purpose = (char *)purpose;
+	req.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 	sl_random_bytes(nonce, sizeof(nonce));
 	signed_call(fd, alice_cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 1);
 	close(fd);
+}
+
+static void grant_with_purpose(const char *purpose)
+{
+	grant_of("probe", purpose);
 }
 
 /* Runs `sluice -c alice audit [--json]`; returns its exit code, output in cli_out. */
@@ -239,20 +246,25 @@ Test(finding_05, json_audit_output_stays_valid_json)
 Test(finding_05, a_huge_field_does_not_break_sluice_audit)
 {
 	size_t len = 1536u << 10;
-	char *huge = malloc(len + 1);
+	char *huge = malloc(len + 1), name[1001];
 
 	cr_assert(huge);
 	memset(huge, 'p', len);
 	huge[len] = '\0';
-	/* Three records that each alone would fill most of a reply. */
+	/* Three purposes that each alone would fill most of a reply: refused at
+	 * the door (the request is checked before anything is recorded). */
 	for (int i = 0; i < 3; i++) {
 		huge[0] = (char)('a' + i);
 		grant_with_purpose(huge);
 	}
 	free(huge);
+	/* The longest name the catalog accepts is recorded cut to size. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	grant_of(name, "inference");
 	cr_expect_eq(sluice_audit(0), 0, "sluice audit failed:\n%.2000s", cli_out);
 	cr_expect(strstr(cli_out, "hash chain: intact"), "%.2000s", cli_out);
-	cr_expect(strstr(cli_out, "...[cut]"), "a huge field was not cut");
+	cr_expect(strstr(cli_out, "...[cut]"), "a long field was not cut");
 }
 
 /* ---- finding 11: a cut tail and authentication refusals leave a trace ---- */

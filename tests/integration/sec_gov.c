@@ -88,6 +88,8 @@ static int raw_grant(const char *cred, const char *ns, const char *name, const c
 	req.ns = (char *)ns;
 	req.name = (char *)name;
 	req.purpose = (char *)purpose;
+	/* A grant is bound to an endpoint; this one is never used. */
+	req.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 	rc = raw_call(cred, SL_RPC_GRANT, &req.base, &sluice__object_plan__descriptor,
 		      (ProtobufCMessage **)&plan, err, err_len);
 	if (plan)
