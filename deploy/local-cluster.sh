@@ -69,6 +69,7 @@ id = $i
 meta = $meta_addr
 data-dir = $dir/data$i
 cluster-key = $dir/meta/cluster.key
+ca-file = $dir/meta/ca.pem
 provider = tcp;ofi_rxm
 fabric-addr = 127.0.0.1
 label = local-$i

@@ -93,6 +93,8 @@ static void *hb_main(void *arg)
 	int registered = 0, warned = 0;
 
 	sl_rpc_client_init(&c, d->cfg.meta, SL_SERVER_KEY_ID, d->keys.server_key, 3000);
+	if (sl_rpc_client_set_ca_file(&c, d->cfg.ca_file))
+		SL_ERR("%s", c.error);
 	while (!d->stopping) {
 		int rc;
 
