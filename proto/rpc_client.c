@@ -109,7 +109,7 @@ static int connect_meta(struct sl_rpc_client *c, size_t first_len, uint64_t dead
 	if (rc)
 		return rc;
 	c->error[0] = '\0';
-	if (first_len + SL_FRAME_HDR_LEN <= SL_FRAME_FIRST_MAX)
+	if (first_len <= SL_FRAME_FIRST_MAX)
 		return 0;
 	rc = sign_and_exchange(c, SL_RPC_WHOAMI, &empty.base, &reply, &reply_len);
 	if (!rc) {

@@ -309,6 +309,30 @@ Test(finding_03, one_principal_cannot_hold_every_connection)
 	served_within(3000);
 }
 
+Test(finding_03, large_first_request_of_a_client_still_works)
+{
+	Sluice__ObjectRef req = SLUICE__OBJECT_REF__INIT;
+	struct sl_rpc_client rpc;
+	char key_id[64], *name = malloc(100u << 10);
+	uint8_t secret[32];
+	int rc;
+
+	/* A first request over the first-frame cap: the client authenticates
+	 * the connection with a small request first, and gets a real answer. */
+	cr_assert(name);
+	memset(name, 'a', (100u << 10) - 1);
+	name[(100u << 10) - 1] = '\0';
+	tc_cred_key(cred, key_id, secret);
+	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+	tc_rpc_ca(&cl, &rpc);
+	req.ns = (char *)"data";
+	req.name = name;
+	rc = sl_rpc_call(&rpc, SL_RPC_STAT, &req.base, &sluice__object_plan__descriptor, NULL);
+	cr_assert(rc == -ENOENT || rc == -EINVAL, "rc %d: %s", rc, rpc.error);
+	sl_rpc_client_close(&rpc);
+	free(name);
+}
+
 Test(finding_03, a_connection_stays_bound_to_its_principal)
 {
 	struct sl_conn conn;
