@@ -1,6 +1,7 @@
 /*
- * Sessions and the administrative calls: credentials, the control
- * connection, tenants, principals, namespaces, servers.
+ * Sessions and the administrative calls: credentials (with the CA the
+ * control plane's TLS is verified against), the control connection,
+ * tenants, principals, namespaces, servers.
  */
 #include <errno.h>
 #include <ini.h>
@@ -11,6 +12,7 @@
 
 #include "plan.h"
 #include "session_int.h"
+#include "tls.h"
 
 int sl_sess_fail(sluice_session *s, int rc, const char *fmt, ...)
 {
@@ -50,6 +52,7 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 {
 	sluice_session *s;
 	uint8_t secret[SL_KEY_LEN];
+	int rc;
 
 	*out = NULL;
 	if (!o || !o->meta || !o->key_id || !o->secret || strlen(o->key_id) >= 64)
@@ -62,6 +65,17 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 	s->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
 	sl_rpc_client_init(&s->rpc, o->meta, o->key_id, secret, s->timeout_ms);
 	OPENSSL_cleanse(secret, sizeof(secret));
+	/* No CA is not an error here: every call then says what is missing. */
+	rc = o->ca && o->ca[0]		 ? sl_tls_ca_decode(o->ca, &s->ca_der, &s->ca_der_len)
+	     : o->ca_file && o->ca_file[0] ? sl_tls_ca_load_file(o->ca_file, &s->ca_der,
+								  &s->ca_der_len)
+					   : 0;
+	if (!rc && s->ca_der)
+		rc = sl_rpc_client_set_ca(&s->rpc, s->ca_der, s->ca_der_len);
+	if (rc) {
+		sluice_close(s);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
 	snprintf(s->purpose, sizeof(s->purpose), "%s", o->purpose ? o->purpose : "");
 	snprintf(s->provider, sizeof(s->provider), "%s", o->provider ? o->provider : "tcp;ofi_rxm");
 	if (sl_random_bytes(&s->next_req, sizeof(s->next_req))) {
@@ -75,7 +89,9 @@ int sluice_open(const struct sluice_opts *o, sluice_session **out)
 }
 
 struct cred {
-	char meta[256], key_id[64], secret[128], provider[64];
+	char meta[256], key_id[64], secret[128], provider[64], ca_file[512];
+	char ca[4096]; /* joined from its continuation lines */
+	int ca_too_long;
 };
 
 static int on_cred(void *user, const char *section, const char *name, const char *value)
@@ -92,6 +108,16 @@ static int on_cred(void *user, const char *section, const char *name, const char
 		snprintf(c->secret, sizeof(c->secret), "%s", value);
 	else if (strcmp(name, "provider") == 0)
 		snprintf(c->provider, sizeof(c->provider), "%s", value);
+	else if (strcmp(name, "ca_file") == 0)
+		snprintf(c->ca_file, sizeof(c->ca_file), "%s", value);
+	else if (strcmp(name, "ca") == 0) {
+		size_t used = strlen(c->ca), add = strlen(value);
+
+		if (used + add >= sizeof(c->ca))
+			c->ca_too_long = 1;
+		else
+			memcpy(c->ca + used, value, add + 1);
+	}
 	return 1;
 }
 
@@ -106,8 +132,18 @@ int sluice_open_file(const char *path, const char *meta, const char *purpose,
 	rc = ini_parse(path, on_cred, &c);
 	if (rc < 0)
 		return -ENOENT;
-	if (rc > 0 || !c.key_id[0] || !c.secret[0])
+	if (rc > 0 || !c.key_id[0] || !c.secret[0] || c.ca_too_long)
 		return -EINVAL;
+	/* A relative ca_file is next to the credentials file. */
+	if (c.ca_file[0] && c.ca_file[0] != '/' && strrchr(path, '/')) {
+		char rel[sizeof(c.ca_file)];
+
+		snprintf(rel, sizeof(rel), "%s", c.ca_file);
+		snprintf(c.ca_file, sizeof(c.ca_file), "%.*s/%s",
+			 (int)(strrchr(path, '/') - path), path, rel);
+	}
+	o.ca = c.ca;
+	o.ca_file = c.ca_file;
 	o.meta = meta && meta[0] ? meta : c.meta;
 	o.key_id = c.key_id;
 	o.secret = c.secret;
@@ -118,6 +154,13 @@ int sluice_open_file(const char *path, const char *meta, const char *purpose,
 	rc = o.meta[0] ? sluice_open(&o, out) : -EINVAL;
 	OPENSSL_cleanse(c.secret, sizeof(c.secret));
 	return rc;
+}
+
+int sluice_write_ca(const sluice_session *s, FILE *f)
+{
+	if (!s->ca_der)
+		return -ENOKEY;
+	return sl_tls_ca_entry_write(f, s->ca_der, s->ca_der_len);
 }
 
 void sluice_close(sluice_session *s)
@@ -137,6 +180,7 @@ void sluice_close(sluice_session *s)
 		sl_fabric_close(&s->fab);
 	}
 	sl_rpc_client_close(&s->rpc);
+	free(s->ca_der);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

@@ -56,6 +56,8 @@ struct sl_xfer {
 
 struct sluice_session {
 	struct sl_rpc_client rpc;
+	uint8_t *ca_der; /* the CA the control plane trusts, for sluice_write_ca */
+	size_t ca_der_len;
 	char purpose[64];
 	char provider[64];
 	uint32_t timeout_ms;

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,11 @@ struct sluice_opts {
 	const char *purpose;    /* declared for every read, e.g. "inference" */
 	const char *provider;   /* libfabric provider; NULL: "tcp;ofi_rxm" */
 	uint32_t timeout_ms;    /* per request; 0: 5000 */
+	/* The CA sluice-meta's TLS certificate must chain to (the control plane
+	 * is TLS only): base64 of its DER, or a PEM/DER file. Without either,
+	 * every call fails with -ENOKEY. */
+	const char *ca;
+	const char *ca_file;
 };
 
 struct sluice_tag {
@@ -82,12 +88,20 @@ typedef void (*sluice_progress_fn)(void *arg, uint64_t done, uint64_t total);
 int sluice_open(const struct sluice_opts *opts, sluice_session **out);
 /*
  * Opens a session from a credentials file (INI: [sluice] meta, key_id,
- * secret, and optionally provider). meta, when non-NULL, overrides the
- * file's address; the environment variable SLUICE_PROVIDER overrides the
- * libfabric provider (default tcp;ofi_rxm).
+ * secret, ca or ca_file, and optionally provider). ca is the base64 DER of
+ * the cluster CA, which may go on over indented continuation lines; ca_file
+ * a CA certificate file, relative to the credentials file's folder. meta,
+ * when non-NULL, overrides the file's address; the environment variable
+ * SLUICE_PROVIDER overrides the libfabric provider (default tcp;ofi_rxm).
  */
 int sluice_open_file(const char *path, const char *meta, const char *purpose,
 		     sluice_session **out);
+/*
+ * Writes the `ca = ...` entry of a credentials file naming the CA this
+ * session trusts, so that a credentials file made with it verifies the same
+ * server. 0, -ENOKEY (the session has no CA) or -EIO.
+ */
+int sluice_write_ca(const sluice_session *s, FILE *f);
 void sluice_close(sluice_session *s);
 /* The last failure's message; valid until the next call on the session. */
 const char *sluice_last_error(const sluice_session *s);

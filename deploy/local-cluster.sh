@@ -74,6 +74,7 @@ id = $i
 meta = $meta_addr
 data-dir = $dir/data$i
 server-key = $dir/data$i.key
+ca-file = $dir/meta/ca.pem
 provider = tcp;ofi_rxm
 fabric-addr = 127.0.0.1
 label = local-$i

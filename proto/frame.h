@@ -19,6 +19,9 @@
 #define SL_FRAME_HDR_LEN 20
 /* Largest control-plane payload; list pages and plans stay well below. */
 #define SL_FRAME_MAX (4u << 20)
+/* Largest first frame of a control-plane connection: nothing larger is read
+ * before the connection's first request has authenticated. */
+#define SL_FRAME_FIRST_MAX (64u << 10)
 
 struct sl_frame_hdr {
 	uint8_t version;

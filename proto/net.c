@@ -1,4 +1,4 @@
-/* TCP connect/listen and deadline-bounded frame I/O; see net.h. */
+/* TCP connect/listen and deadline-bounded frame I/O over TLS; see net.h. */
 #include "net.h"
 
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sl_time.h"
@@ -34,7 +33,7 @@ int sl_addr_parse(const char *addr, char *host, size_t host_len, uint16_t *port)
 	return 0;
 }
 
-static int wait_fd(int fd, short events, uint64_t deadline_ms)
+int sl_fd_wait(int fd, short events, uint64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 
@@ -89,7 +88,7 @@ int sl_tcp_connect(const char *addr, uint64_t deadline_ms)
 			rc = -errno;
 			goto next;
 		}
-		rc = wait_fd(fd, POLLOUT, deadline_ms);
+		rc = sl_fd_wait(fd, POLLOUT, deadline_ms);
 		if (rc)
 			goto next;
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
@@ -98,7 +97,6 @@ int sl_tcp_connect(const char *addr, uint64_t deadline_ms)
 			goto next;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		freeaddrinfo(res);
 		return fd;
 next:
@@ -138,104 +136,49 @@ out:
 	return rc;
 }
 
-int sl_io_write_full(int fd, const void *buf, size_t len, uint64_t deadline_ms)
+/* Frames up to this size go out as one TLS record, header included. */
+#define SL_FRAME_COALESCE (16u << 10)
+
+int sl_frame_send(struct sl_conn *c, uint16_t type, uint64_t req_id, const void *payload,
+		  size_t len, uint64_t deadline_ms)
 {
-	struct iovec iov = { (void *)buf, len };
-
-	return sl_io_writev_full(fd, &iov, 1, deadline_ms);
-}
-
-int sl_io_writev_full(int fd, struct iovec *iov, int iovcnt, uint64_t deadline_ms)
-{
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
-
-	while (msg.msg_iovlen && msg.msg_iov->iov_len == 0) {
-		msg.msg_iov++;
-		msg.msg_iovlen--;
-	}
-	while (msg.msg_iovlen) {
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			int rc = wait_fd(fd, POLLOUT, deadline_ms);
-			if (rc)
-				return rc;
-			continue;
-		}
-		while (msg.msg_iovlen && (size_t)n >= msg.msg_iov->iov_len) {
-			n -= (ssize_t)msg.msg_iov->iov_len;
-			msg.msg_iov++;
-			msg.msg_iovlen--;
-		}
-		if (msg.msg_iovlen) {
-			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + n;
-			msg.msg_iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-int sl_io_read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		int rc = wait_fd(fd, POLLIN, deadline_ms);
-		ssize_t n;
-
-		if (rc)
-			return rc;
-		n = recv(fd, p, len, MSG_DONTWAIT);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int sl_frame_send(int fd, uint16_t type, uint64_t req_id, const void *payload, size_t len,
-		  uint64_t deadline_ms)
-{
-	uint8_t hdr[SL_FRAME_HDR_LEN];
+	uint8_t buf[SL_FRAME_HDR_LEN + SL_FRAME_COALESCE];
 	struct sl_frame_hdr h = { .type = type, .length = (uint32_t)len, .req_id = req_id };
-	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+	int rc;
 
 	if (len > SL_FRAME_MAX)
 		return -EMSGSIZE;
-	sl_frame_hdr_encode(&h, hdr);
-	/* One sendmsg for header and payload: two writes would meet Nagle and
-	 * the peer's delayed ACK, a 40 ms stall per request. */
-	return sl_io_writev_full(fd, iov, 2, deadline_ms);
+	sl_frame_hdr_encode(&h, buf);
+	/* One write for header and payload: two would be two records and two
+	 * segments, and a small request would wait on the second. */
+	if (len <= SL_FRAME_COALESCE) {
+		if (len)
+			memcpy(buf + SL_FRAME_HDR_LEN, payload, len);
+		return sl_conn_write_full(c, buf, SL_FRAME_HDR_LEN + len, deadline_ms);
+	}
+	rc = sl_conn_write_full(c, buf, SL_FRAME_HDR_LEN, deadline_ms);
+	return rc ? rc : sl_conn_write_full(c, payload, len, deadline_ms);
 }
 
-int sl_frame_recv(int fd, struct sl_frame_hdr *h, uint8_t **payload, uint64_t deadline_ms)
+int sl_frame_recv(struct sl_conn *c, struct sl_frame_hdr *h, uint8_t **payload, size_t max_len,
+		  uint64_t deadline_ms)
 {
 	uint8_t hdr[SL_FRAME_HDR_LEN];
 	uint8_t *buf = NULL;
 	int rc;
 
 	*payload = NULL;
-	rc = sl_io_read_full(fd, hdr, sizeof(hdr), deadline_ms);
+	rc = sl_conn_read_full(c, hdr, sizeof(hdr), deadline_ms);
 	if (rc)
 		return rc;
-	rc = sl_frame_hdr_decode(hdr, sizeof(hdr), SL_FRAME_MAX, h);
+	rc = sl_frame_hdr_decode(hdr, sizeof(hdr), max_len, h);
 	if (rc)
 		return rc;
 	if (h->length) {
 		buf = malloc(h->length);
 		if (!buf)
 			return -ENOMEM;
-		rc = sl_io_read_full(fd, buf, h->length, deadline_ms);
+		rc = sl_conn_read_full(c, buf, h->length, deadline_ms);
 		if (rc) {
 			free(buf);
 			return rc;

@@ -146,7 +146,9 @@ int cmd_principal(struct cli *c)
 			     "key_id = %s\nsecret = %s\n",
 			c->tenant ? c->tenant : "(own)", c->args[1], meta, key_id, secret);
 		memset(secret, 0, sizeof(secret));
-		if (fclose(out))
+		/* The new principal trusts the same CA as the writer (and the file is
+		 * closed whether that write worked or not). */
+		if (sluice_write_ca(c->s, out) | fclose(out))
 			return cli_error("writing %s failed: the principal exists, its secret is lost",
 					 c->out);
 		if (c->json)

@@ -23,6 +23,7 @@ struct sl_data_config {
 	char meta[256];
 	char data_dir[256];
 	char server_key[256];
+	char ca_file[256]; /* the CA sluice-meta's TLS certificate chains to */
 	char provider[64];
 	char fabric_addr[128];
 	char fabric_port[16];

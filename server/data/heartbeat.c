@@ -148,6 +148,8 @@ static void *hb_main(void *arg)
 
 	snprintf(key_id, sizeof(key_id), SL_SERVER_KEY_ID "%u", d->cfg.id);
 	sl_rpc_client_init(&c, d->cfg.meta, key_id, d->keys.server_key, 3000);
+	if (sl_rpc_client_set_ca_file(&c, d->cfg.ca_file))
+		SL_ERR("%s", c.error);
 	while (!d->stopping) {
 		int rc;
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "data.h"
 #include "sl_log.h"
+#include "tls.h"
 
 /* The one file-scope variable: a signal handler has no other way to the context. */
 static struct sl_data *signal_target;
@@ -76,6 +77,9 @@ int main(int argc, char **argv)
 		SL_OPT_STRING("server-key", "SLUICE_SERVER_KEY", cfg->server_key, "",
 		  "file with this server's own secret, made for its id by "
 		  "'sluice-meta --server-key ID --out FILE' (required)"),
+		SL_OPT_STRING("ca-file", "SLUICE_CA_FILE", cfg->ca_file, "",
+		  "the CA certificate sluice-meta's TLS certificate chains to, e.g. its "
+		  "data-dir/ca.pem (required)"),
 		SL_OPT_STRING("provider", "SLUICE_PROVIDER", cfg->provider, "tcp;ofi_rxm",
 		  "libfabric provider: tcp;ofi_rxm, verbs;ofi_rxm, shm"),
 		SL_OPT_STRING("fabric-addr", "SLUICE_FABRIC_ADDR", cfg->fabric_addr, "127.0.0.1",
@@ -114,6 +118,19 @@ int main(int argc, char **argv)
 	if (rc) {
 		SL_ERR_RC(rc, "reading server key %s", cfg->server_key);
 		goto out;
+	}
+	{
+		/* The control plane is TLS only: without its CA nothing can register. */
+		uint8_t *der = NULL;
+		size_t len;
+
+		rc = cfg->ca_file[0] ? sl_tls_ca_load_file(cfg->ca_file, &der, &len) : -ENOENT;
+		free(der);
+		if (rc) {
+			SL_ERR("--ca-file must name sluice-meta's CA certificate (PEM or DER)%s%s",
+			       cfg->ca_file[0] ? ": cannot read " : "", cfg->ca_file);
+			goto out;
+		}
 	}
 	rc = sl_shardstore_init(&d->store, cfg->data_dir);
 	rc = rc ? rc : server_id(d);

@@ -14,6 +14,7 @@
 #include "catalog_keys.h"
 #include "meta.h"
 #include "reqsign.h"
+#include "tls.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -177,6 +178,7 @@ int sl_meta_bootstrap(struct sl_meta *m)
 			"key_id = %s\nsecret = %s\n",
 		     SL_SYSTEM_TENANT, m->cfg.listen, key_id, hex) < 0 ? -EIO : 0;
 	OPENSSL_cleanse(hex, sizeof(hex));
+	rc = rc ? rc : sl_tls_ca_entry_write(f, m->ca_der, m->ca_der_len);
 	if (!rc && fflush(f) != 0)
 		rc = -errno;
 	if (!rc && fsync(fd) != 0)

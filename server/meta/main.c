@@ -1,7 +1,8 @@
 /*
- * sluice-meta: the metadata server. Opens the catalog, bootstraps the system
- * tenant on first start, loads the data-server registry and serves signed
- * requests until SIGTERM or SIGINT.
+ * sluice-meta: the metadata server. Opens the catalog, sets up its TLS
+ * identity (a cluster CA on first start), bootstraps the system tenant on
+ * first start, loads the data-server registry and serves signed requests
+ * over TLS until SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <signal.h>
@@ -63,6 +64,13 @@ int main(int argc, char **argv)
 		SL_OPT_STRING("cluster-key", "SLUICE_CLUSTER_KEY", cfg->cluster_key, "",
 		  "file with the cluster secret (64 hex digits), shared with data servers; "
 		  "created in data-dir when unset"),
+		SL_OPT_STRING("tls-cert", "SLUICE_META_TLS_CERT", cfg->tls_cert, "",
+		  "PEM certificate chain the control plane presents (TLS 1.3); unset: issued "
+		  "at every start from a cluster CA made in data-dir"),
+		SL_OPT_STRING("tls-key", "SLUICE_META_TLS_KEY", cfg->tls_key, "",
+		  "PEM private key of tls-cert"),
+		SL_OPT_STRING("tls-ca", "SLUICE_META_TLS_CA", cfg->tls_ca, "",
+		  "PEM certificate of the CA tls-cert chains to; copied into credentials files"),
 		SL_OPT_STRING("log-level", "SLUICE_LOG_LEVEL", cfg->log_level, "info",
 		  "error, warn, info or debug"),
 		SL_OPT_NUMBER("heartbeat-ms", "SLUICE_HEARTBEAT_MS", &cfg->heartbeat_ms, "1000",
@@ -167,6 +175,11 @@ int main(int argc, char **argv)
 		if (!sl_addr_parse(cfg->listen, host, sizeof(host), &port) && port == 0)
 			snprintf(cfg->listen, sizeof(cfg->listen), "%s:%u", host, m->port);
 	}
+	rc = sl_meta_pki_init(m);
+	if (rc) {
+		SL_ERR_RC(rc, "setting up TLS");
+		goto out;
+	}
 	rc = sl_meta_bootstrap(m);
 	rc = rc ? rc : sl_tenant_id(m, SL_SYSTEM_TENANT, &m->system_tenant);
 	if (rc) {
@@ -193,6 +206,7 @@ out:
 		close(m->listen_fd);
 	sl_registry_free(m);
 	sl_audit_close(m);
+	sl_meta_pki_free(m);
 	sl_catalog_close(m->cat);
 	sl_replay_free(m->replay);
 	free(m);

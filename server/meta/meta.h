@@ -14,15 +14,28 @@
 #include "replay.h"
 #include "rpc.h"
 
+struct ssl_ctx_st;
+
 #define SL_META_MAX_SERVERS 256
-/* Connections served at once, a thread each (small stacks: see server.c). */
+/* Authenticated connections served at once, a thread each (see server.c). */
 #define SL_META_MAX_CONNS 1024
+/* Connections still in their TLS handshake or first request, and how long
+ * each may take for both; the oldest gives way to a newcomer when full. */
+#define SL_META_MAX_UNAUTH 64
+#define SL_META_AUTH_MS 5000u
+/* Authenticated connections one principal, one tenant, all data servers may hold. */
+#define SL_META_CONNS_PER_PRINCIPAL 64
+#define SL_META_CONNS_PER_TENANT 256
+#define SL_META_CONNS_SERVERS (2 * SL_META_MAX_SERVERS)
 #define SL_SYSTEM_TENANT "system"
 
 struct sl_meta_config {
 	char listen[256];
 	char data_dir[256];
 	char cluster_key[256];
+	char tls_cert[256]; /* PEM chain sluice-meta presents; made in data_dir when unset */
+	char tls_key[256];
+	char tls_ca[256];   /* the CA that chain ends in, handed to clients */
 	char log_level[32];
 	uint32_t heartbeat_ms;
 	uint32_t down_after_ms;
@@ -65,6 +78,23 @@ struct sl_authlog {
 	struct sl_authlog_row rows[SL_AUTHLOG_MAX];
 };
 
+enum sl_meta_conn_state {
+	SL_CONN_FREE,   /* slot unused */
+	SL_CONN_UNAUTH, /* TLS handshake or first request under way */
+	SL_CONN_AUTHED, /* a request authenticated it; bound to that principal */
+	SL_CONN_DONE,   /* thread ending or ended, or evicted: the accept loop reaps it */
+};
+
+/* One connection's slot; fd stays open until the slot is reaped. */
+struct sl_meta_conn {
+	int fd;
+	enum sl_meta_conn_state state;
+	pthread_t thread;
+	uint64_t since_ms;
+	int is_server;
+	uint64_t principal, tenant;
+};
+
 /* Who sent a request, once its signature checked out. */
 struct sl_caller {
 	int is_server;
@@ -105,10 +135,13 @@ struct sl_meta {
 	pthread_t sweeper;
 	int sweeper_started;
 
+	struct ssl_ctx_st *tls; /* the server's TLS 1.3 context */
+	uint8_t *ca_der;        /* the CA clients are told to trust */
+	size_t ca_der_len;
+
 	pthread_mutex_t conns_lock;
-	int conn_fds[SL_META_MAX_CONNS];
-	pthread_t conn_threads[SL_META_MAX_CONNS];
-	int n_conns_live;
+	struct sl_meta_conn conns[SL_META_MAX_CONNS + SL_META_MAX_UNAUTH];
+	int n_unauth, n_authed;
 };
 
 /* A reply under construction: a handler fills either err+msg or body. */
@@ -176,6 +209,15 @@ struct sl_meta_rpc {
 };
 /* The RPC of frame type `type`, or NULL. */
 const struct sl_meta_rpc *sl_meta_rpc_find(uint16_t type);
+
+/*
+ * pki.c: the server's TLS identity. Unless cfg names tls-cert/tls-key/tls-ca,
+ * makes a cluster CA in data_dir on first start (ca.key 0600, ca.pem) and
+ * issues meta.pem/meta.key from it at every start, naming the listen host,
+ * 127.0.0.1, ::1, localhost and this host's name. Fills m->tls and m->ca_der.
+ */
+int sl_meta_pki_init(struct sl_meta *m);
+void sl_meta_pki_free(struct sl_meta *m);
 
 /* auth.c */
 int sl_auth_verify(struct sl_meta *m, uint16_t type, uint64_t req_id, const uint8_t *buf,

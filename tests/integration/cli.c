@@ -193,8 +193,8 @@ Test(cli, wrong_key_and_unreachable_server)
 
 	snprintf(bad, sizeof(bad), "%s/bad.cred", cl.dir);
 	f = fopen(bad, "w");
-	fprintf(f, "[sluice]\nmeta = %s\nkey_id = SKdeadbeefdeadbeef\nsecret = %064d\n",
-		cl.meta_addr, 7);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = SKdeadbeefdeadbeef\nsecret = %064d\nca_file = %s\n",
+		cl.meta_addr, 7, cl.ca_file);
 	fclose(f);
 	cr_assert_eq(tc_run(argv, out, sizeof(out)), 1);
 	cr_assert_str_eq(out, "sluice: whoami: authentication failed\n");

@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "rpc.h"
 #include "rpc_client.h"
+#include "sl_time.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -95,6 +96,7 @@ void tc_meta_start(struct tcluster *c)
 				 c->dir);
 			snprintf(c->cluster_key, sizeof(c->cluster_key), "%s/meta/cluster.key",
 				 c->dir);
+			snprintf(c->ca_file, sizeof(c->ca_file), "%s/meta/ca.pem", c->dir);
 			return;
 		}
 		cr_assert(waitpid(c->meta_pid, NULL, WNOHANG) == 0, "sluice-meta exited early");
@@ -114,7 +116,7 @@ void tc_data_start_port(struct tcluster *c, int i, const char *port)
 	char *argv[] = { (char *)bin("SLUICE_DATA_BIN"), (char *)"--id", id, (char *)"--meta",
 			 c->meta_addr, (char *)"--data-dir", dir, (char *)"--server-key",
 			 c->server_key[i], (char *)"--slots", (char *)"4", (char *)"--fabric-port",
-			 (char *)port, NULL };
+			 (char *)port, (char *)"--ca-file", c->ca_file, NULL };
 
 	snprintf(id, sizeof(id), "%d", i + 1);
 	/* Each data server gets its own key, as an operator would make it. */
@@ -263,14 +265,16 @@ void tc_stop(struct tcluster *c)
 }
 
 /* Writes a credentials file for key_id/secret at path. */
+/* A credentials file for key_id, carrying the CA that `from` trusts. */
 static void write_cred(struct tcluster *c, const char *path, const char *key_id,
-		       const char *secret)
+		       const char *secret, sluice_session *from)
 {
 	FILE *f = fopen(path, "w");
 
 	cr_assert(f, "cannot write %s", path);
 	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", c->meta_addr, key_id, secret);
-	fclose(f);
+	cr_assert_eq(sluice_write_ca(from, f), 0);
+	cr_assert_eq(fclose(f), 0);
 }
 
 /*
@@ -296,8 +300,8 @@ static sluice_session *tenant_admin(struct tcluster *c, const char *tenant)
 		cr_assert(rc == 0 || rc == -EEXIST, "tenant create: %s", sluice_last_error(admin));
 		rc = sluice_principal_create(admin, &spec, key_id, secret);
 		cr_assert_eq(rc, 0, "tenant admin create: %s", sluice_last_error(admin));
+		write_cred(c, path, key_id, secret, admin);
 		sluice_close(admin);
-		write_cred(c, path, key_id, secret);
 	}
 	rc = sluice_open_file(path, NULL, "inference", &s);
 	cr_assert_eq(rc, 0);
@@ -316,9 +320,9 @@ sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char 
 
 	rc = sluice_principal_create(admin, &spec, key_id, secret);
 	cr_assert_eq(rc, 0, "principal create: %s", sluice_last_error(admin));
-	sluice_close(admin);
 	snprintf(path, sizeof(path), "%s/%s-%s.cred", c->dir, tenant, name);
-	write_cred(c, path, key_id, secret);
+	write_cred(c, path, key_id, secret, admin);
+	sluice_close(admin);
 	if (cred_out)
 		snprintf(cred_out, cred_len, "%s", path);
 	rc = sluice_open_file(path, NULL, "inference", &s);
@@ -410,6 +414,28 @@ void tc_cred_key(const char *cred_path, char key_id[64], uint8_t secret[32])
 	cr_assert_eq(sl_hex_decode(hex, secret, 32), 0, "bad secret in %s", cred_path);
 }
 
+void tc_rpc_ca(struct tcluster *c, struct sl_rpc_client *rpc)
+{
+	cr_assert_eq(sl_rpc_client_set_ca_file(rpc, c->ca_file), 0, "%s", rpc->error);
+}
+
+void tc_meta_tls(struct tcluster *c, struct sl_conn *conn)
+{
+	struct ssl_ctx_st *ctx;
+	uint8_t *der;
+	size_t len;
+	char err[256];
+	int rc;
+
+	cr_assert_eq(sl_tls_ca_load_file(c->ca_file, &der, &len), 0, "cannot read %s", c->ca_file);
+	cr_assert_eq(sl_tls_client_ctx(der, len, &ctx), 0);
+	free(der);
+	rc = sl_conn_connect(conn, ctx, c->meta_addr, sl_mono_ms() + 5000, err, sizeof(err));
+	/* The connection keeps its own reference to the context. */
+	sl_tls_ctx_free(ctx);
+	cr_assert_eq(rc, 0, "TLS to sluice-meta: %s", err);
+}
+
 Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, const char *ns,
 				 const char *name)
 {
@@ -421,6 +447,7 @@ Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, cons
 
 	tc_cred_key(cred_path, key_id, secret);
 	sl_rpc_client_init(&rpc, c->meta_addr, key_id, secret, 5000);
+	tc_rpc_ca(c, &rpc);
 	req.ns = (char *)ns;
 	req.name = (char *)name;
 	req.purpose = (char *)"inference";

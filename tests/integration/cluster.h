@@ -10,8 +10,10 @@
 
 #include <sys/types.h>
 
+#include "rpc_client.h"
 #include "sluice.h"
 #include "sluice.pb-c.h"
+#include "tls.h"
 
 #define TC_MAX_DATA 4
 
@@ -21,6 +23,7 @@ struct tcluster {
 	char admin_cred[320];
 	char cluster_key[320];
 	char server_key[TC_MAX_DATA][320]; /* data server i's own key file */
+	char ca_file[320]; /* sluice-meta's cluster CA (PEM) */
 	pid_t meta_pid;
 	pid_t data_pid[TC_MAX_DATA];
 	int n_data;
@@ -60,6 +63,13 @@ void tc_ns(sluice_session *s, const char *ns, uint32_t shard_size);
 
 /* Reads a credentials file's key id and secret, for tests that speak the wire. */
 void tc_cred_key(const char *cred_path, char key_id[64], uint8_t secret[32]);
+/* Makes rpc trust the cluster's CA (the control plane is TLS only). */
+void tc_rpc_ca(struct tcluster *c, struct sl_rpc_client *rpc);
+/*
+ * Opens a TLS connection to sluice-meta, verified against the cluster CA,
+ * for tests that speak raw frames (sl_frame_send/recv); sl_conn_close it.
+ */
+void tc_meta_tls(struct tcluster *c, struct sl_conn *conn);
 /* Asks sluice-meta (as the principal of cred_path) for the plan of ns/name. */
 Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, const char *ns,
 				 const char *name);

@@ -54,6 +54,7 @@ Test(crash, pending_object_never_becomes_visible)
 
 	tc_cred_key(cred, key_id, secret);
 	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+	tc_rpc_ca(&cl, &rpc);
 	req.ns = (char *)"data";
 	req.name = (char *)"half.bin";
 	req.size = 5u << 20;

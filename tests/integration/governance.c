@@ -100,7 +100,8 @@ Test(governance, wrong_key_is_refused)
 
 	snprintf(path, sizeof(path), "%s/wrong.cred", cl.dir);
 	f = fopen(path, "w");
-	fprintf(f, "[sluice]\nmeta = %s\nkey_id = SK0000000000000000\nsecret = %064d\n", cl.meta_addr, 0);
+	fprintf(f, "[sluice]\nmeta = %s\nkey_id = SK0000000000000000\nsecret = %064d\nca_file = %s\n",
+		cl.meta_addr, 0, cl.ca_file);
 	fclose(f);
 	cr_assert_eq(sluice_open_file(path, NULL, "inference", &s), 0);
 	cr_assert_eq(sluice_stat(s, "datasets", "x", &o), -EACCES);

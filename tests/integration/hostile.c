@@ -1,6 +1,6 @@
 /*
  * Hostile input at the servers' doors: malformed, truncated, oversized and
- * unauthenticated frames to sluice-meta over TCP, garbage messages to
+ * unauthenticated frames to sluice-meta over TLS, garbage messages to
  * sluice-data over the fabric, replayed requests. The servers must refuse or
  * drop them and keep serving everyone else.
  */
@@ -54,30 +54,26 @@ static void still_serving(void)
 	cr_assert(memcmp(buf, "still here", 10) == 0);
 }
 
-/* Sends raw bytes on a fresh connection; returns 1 when the server closed it
- * (or answered and closed) within two seconds. */
+/* Sends raw bytes on a fresh TLS connection; returns 1 when the server closed
+ * it (or answered and closed) within two seconds. */
 static int send_raw(const void *buf, size_t len)
 {
-	int fd = sl_tcp_connect(cl.meta_addr, sl_mono_ms() + 2000);
+	struct sl_conn conn;
 	uint8_t sink[4096];
 	int closed = 0;
 
-	cr_assert(fd >= 0);
+	tc_meta_tls(&cl, &conn);
 	if (len)
-		cr_assert_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+		cr_assert_eq(sl_conn_write_full(&conn, buf, len, sl_mono_ms() + 2000), 0);
 	for (uint64_t end = sl_mono_ms() + 2000; sl_mono_ms() < end;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
+		int rc = sl_conn_read_full(&conn, sink, 1, sl_mono_ms() + 100);
 
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		n = recv(fd, sink, sizeof(sink), 0);
-		if (n <= 0) {
+		if (rc && rc != -ETIMEDOUT) {
 			closed = 1;
 			break;
 		}
 	}
-	close(fd);
+	sl_conn_close(&conn);
 	return closed;
 }
 
@@ -103,41 +99,42 @@ Test(hostile, malformed_frames_to_meta_are_refused)
 	cr_assert(send_raw(h, SL_FRAME_HDR_LEN), "unknown version kept the connection open");
 	{
 		/* ...after saying why. */
-		int fd = sl_tcp_connect(cl.meta_addr, sl_mono_ms() + 2000);
+		struct sl_conn conn;
 		struct sl_frame_hdr rh;
 		uint8_t *payload = NULL;
 		Sluice__Reply *r;
 
-		cr_assert_eq(send(fd, h, SL_FRAME_HDR_LEN, MSG_NOSIGNAL), SL_FRAME_HDR_LEN);
-		cr_assert_eq(sl_frame_recv(fd, &rh, &payload, sl_mono_ms() + 2000), 0);
+		tc_meta_tls(&cl, &conn);
+		cr_assert_eq(sl_conn_write_full(&conn, h, SL_FRAME_HDR_LEN, sl_mono_ms() + 2000), 0);
+		cr_assert_eq(sl_frame_recv(&conn, &rh, &payload, SL_FRAME_MAX, sl_mono_ms() + 2000), 0);
 		r = sluice__reply__unpack(NULL, rh.length, payload);
 		cr_assert(r);
 		cr_assert_eq(r->err, -EPROTONOSUPPORT);
 		cr_assert(strstr(r->msg, "unsupported protocol version"), "%s", r->msg);
 		sluice__reply__free_unpacked(r, NULL);
 		free(payload);
-		close(fd);
+		sl_conn_close(&conn);
 	}
 	/* 4 GiB announced: refused before any allocation. */
 	header(h, SL_FRAME_MAGIC, 1, SL_RPC_STAT, 0xffffffffu);
 	cr_assert(send_raw(h, SL_FRAME_HDR_LEN));
 	header(h, SL_FRAME_MAGIC, 1, SL_RPC_STAT, SL_FRAME_MAX + 1);
 	cr_assert(send_raw(h, SL_FRAME_HDR_LEN));
-	/* A valid header, garbage for a body: a refusal, then the server goes on. */
+	/* A valid header, garbage for a body: a refusal, then the server hangs up. */
 	header(h, SL_FRAME_MAGIC, 1, SL_RPC_STAT, 64);
 	for (int i = 0; i < 64; i++)
 		h[SL_FRAME_HDR_LEN + i] = (uint8_t)(i * 37 + 11);
-	send_raw(h, sizeof(h));
+	cr_assert(send_raw(h, sizeof(h)));
 	/* Half a header, then silence and close. */
 	send_raw(h, 7);
 	/* An unknown request type. */
 	header(h, SL_FRAME_MAGIC, 1, 0x7777, 0);
-	send_raw(h, SL_FRAME_HDR_LEN);
+	cr_assert(send_raw(h, SL_FRAME_HDR_LEN));
 	still_serving();
 }
 
 /* Sends one signed STAT with the given timestamp and nonce; returns the reply's err. */
-static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_stat(struct sl_conn *conn, uint64_t ts, const uint8_t nonce[16], uint64_t id)
 {
 	char key_id[64];
 	uint8_t secret[32], mac[32], body[256], env_buf[512], *reply = NULL;
@@ -161,8 +158,8 @@ static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id
 	env.mac = (ProtobufCBinaryData){ 32, mac };
 	env.body = (ProtobufCBinaryData){ blen, body };
 	elen = sluice__signed__pack(&env, env_buf);
-	cr_assert_eq(sl_frame_send(fd, SL_RPC_STAT, id, env_buf, elen, sl_mono_ms() + 2000), 0);
-	cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 2000), 0);
+	cr_assert_eq(sl_frame_send(conn, SL_RPC_STAT, id, env_buf, elen, sl_mono_ms() + 2000), 0);
+	cr_assert_eq(sl_frame_recv(conn, &h, &reply, SL_FRAME_MAX, sl_mono_ms() + 2000), 0);
 	r = sluice__reply__unpack(NULL, h.length, reply);
 	cr_assert(r);
 	err = r->err;
@@ -173,21 +170,26 @@ static int signed_stat(int fd, uint64_t ts, const uint8_t nonce[16], uint64_t id
 
 Test(hostile, replayed_and_stale_requests_are_refused)
 {
-	int fd = sl_tcp_connect(cl.meta_addr, sl_mono_ms() + 2000);
+	struct sl_conn conn;
 	uint8_t nonce[16];
 	uint64_t now = sl_now_ms();
 
-	cr_assert(fd >= 0);
+	/* A refusal ends its connection: each refused request gets a fresh one. */
+	tc_meta_tls(&cl, &conn);
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_eq(signed_stat(fd, now, nonce, 1), 0, "a correctly signed request failed");
+	cr_assert_eq(signed_stat(&conn, now, nonce, 1), 0, "a correctly signed request failed");
 	/* The very same request again: a replay. */
-	cr_assert_eq(signed_stat(fd, now, nonce, 1), -EACCES);
+	cr_assert_eq(signed_stat(&conn, now, nonce, 1), -EACCES);
+	sl_conn_close(&conn);
 	/* A fresh nonce but a timestamp from an hour ago, and one from the future. */
+	tc_meta_tls(&cl, &conn);
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_eq(signed_stat(fd, now - 3600 * 1000, nonce, 2), -EACCES);
+	cr_assert_eq(signed_stat(&conn, now - 3600 * 1000, nonce, 2), -EACCES);
+	sl_conn_close(&conn);
+	tc_meta_tls(&cl, &conn);
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_eq(signed_stat(fd, now + 3600 * 1000, nonce, 3), -EACCES);
-	close(fd);
+	cr_assert_eq(signed_stat(&conn, now + 3600 * 1000, nonce, 3), -EACCES);
+	sl_conn_close(&conn);
 	still_serving();
 }
 

@@ -35,18 +35,22 @@ static void teardown(void)
 TestSuite(finding_04, .init = setup, .fini = teardown, .timeout = 180);
 
 /*
- * Sends one request of `type` with body msg, signed with cred's key, with the
- * given timestamp, nonce and request id, on fd; returns the reply's err. The
- * same arguments give the very same bytes: a captured request.
+ * Sends one request of `type` with body msg, signed with key_id's secret,
+ * with the given timestamp, nonce and request id, on a TLS connection of its
+ * own (sluice-meta hangs up after a refusal and binds a connection to its
+ * first principal); returns the reply's err. When body is not NULL it gets
+ * the reply's body (free it). The same arguments give the very same bytes: a
+ * captured request.
  */
-static int signed_call_key(int fd, const char *key_id, const uint8_t secret[32], uint16_t type,
+static int signed_call_key(const char *key_id, const uint8_t secret[32], uint16_t type,
 			   const ProtobufCMessage *msg, uint64_t ts, const uint8_t nonce[16],
-			   uint64_t id)
+			   uint64_t id, ProtobufCBinaryData *body_out)
 {
 	uint8_t mac[32], *body, *env_buf, *reply = NULL;
 	Sluice__Signed env = SLUICE__SIGNED__INIT;
 	Sluice__Reply *r;
 	struct sl_frame_hdr h;
+	struct sl_conn conn;
 	size_t blen, elen;
 	int err;
 
@@ -64,11 +68,19 @@ static int signed_call_key(int fd, const char *key_id, const uint8_t secret[32],
 	env_buf = malloc(elen);
 	cr_assert(env_buf);
 	sluice__signed__pack(&env, env_buf);
-	cr_assert_eq(sl_frame_send(fd, type, id, env_buf, elen, sl_mono_ms() + 5000), 0);
-	cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
+	tc_meta_tls(&cl, &conn);
+	cr_assert_eq(sl_frame_send(&conn, type, id, env_buf, elen, sl_mono_ms() + 5000), 0);
+	cr_assert_eq(sl_frame_recv(&conn, &h, &reply, SL_FRAME_MAX, sl_mono_ms() + 5000), 0);
+	sl_conn_close(&conn);
 	r = sluice__reply__unpack(NULL, h.length, reply);
 	cr_assert(r);
 	err = r->err;
+	if (body_out) {
+		body_out->len = r->body.len;
+		body_out->data = malloc(r->body.len + 1);
+		cr_assert(body_out->data);
+		memcpy(body_out->data, r->body.data, r->body.len);
+	}
 	sluice__reply__free_unpacked(r, NULL);
 	free(reply);
 	free(env_buf);
@@ -76,32 +88,25 @@ static int signed_call_key(int fd, const char *key_id, const uint8_t secret[32],
 	return err;
 }
 
-static int signed_call(int fd, const char *cred, uint16_t type, const ProtobufCMessage *msg,
-		       uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_call(const char *cred, uint16_t type, const ProtobufCMessage *msg,
+		       uint64_t ts, const uint8_t nonce[16], uint64_t id, ProtobufCBinaryData *body)
 {
 	char key_id[64];
 	uint8_t secret[32];
 
 	tc_cred_key(cred, key_id, secret);
-	return signed_call_key(fd, key_id, secret, type, msg, ts, nonce, id);
+	return signed_call_key(key_id, secret, type, msg, ts, nonce, id, body);
 }
 
 /* A STAT of data/probe; see signed_call. */
-static int signed_stat(int fd, const char *cred, uint64_t ts, const uint8_t nonce[16], uint64_t id)
+static int signed_stat(const char *cred, uint64_t ts, const uint8_t nonce[16], uint64_t id)
 {
 	Sluice__ObjectRef ref = SLUICE__OBJECT_REF__INIT;
 
 	ref.ns = (char *)"data";
 	ref.name = (char *)"probe";
-	return signed_call(fd, cred, SL_RPC_STAT, &ref.base, ts, nonce, id);
-}
-
-static int meta_connect(void)
-{
-	int fd = sl_tcp_connect(cl.meta_addr, sl_mono_ms() + 5000);
-
-	cr_assert(fd >= 0, "connecting to sluice-meta: %s", strerror(-fd));
-	return fd;
+	ref.purpose = (char *)"inference";
+	return signed_call(cred, SL_RPC_STAT, &ref.base, ts, nonce, id, NULL);
 }
 
 Test(finding_04, replay_after_another_tenants_flood_is_refused)
@@ -109,23 +114,20 @@ Test(finding_04, replay_after_another_tenants_flood_is_refused)
 	char victim[400], attacker[400];
 	uint8_t nonce[16], aimed[16];
 	uint64_t ts = sl_now_ms();
-	int fd;
 
 	sluice_close(tc_principal(&cl, "acme", "alice", "internal", victim, sizeof(victim)));
 	sluice_close(tc_principal(&cl, "evil", "mallory", "internal", attacker, sizeof(attacker)));
-	fd = meta_connect();
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_neq(signed_stat(fd, victim, ts, nonce, 1), -EACCES, "the original was refused");
+	cr_assert_neq(signed_stat(victim, ts, nonce, 1), -EACCES, "the original was refused");
 	/* The attacker saw the nonce: it aims its own nonces at the victim's slot. */
 	for (uint32_t i = 0; i < 256; i++) {
 		memcpy(aimed, nonce, 8);
 		memcpy(aimed + 8, &i, 4);
 		memset(aimed + 12, 0x5a, 4);
-		signed_stat(fd, attacker, sl_now_ms(), aimed, 100 + i);
+		signed_stat(attacker, sl_now_ms(), aimed, 100 + i);
 	}
-	cr_expect_eq(signed_stat(fd, victim, ts, nonce, 1), -EACCES,
+	cr_expect_eq(signed_stat(victim, ts, nonce, 1), -EACCES,
 		     "a captured request was served again after another tenant's flood");
-	close(fd);
 }
 
 Test(finding_04, replay_after_a_meta_restart_is_refused)
@@ -133,22 +135,17 @@ Test(finding_04, replay_after_a_meta_restart_is_refused)
 	char victim[400];
 	uint8_t nonce[16];
 	uint64_t ts = sl_now_ms();
-	int fd;
 
 	sluice_close(tc_principal(&cl, "acme", "alice", "internal", victim, sizeof(victim)));
-	fd = meta_connect();
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_neq(signed_stat(fd, victim, ts, nonce, 1), -EACCES, "the original was refused");
-	close(fd);
+	cr_assert_neq(signed_stat(victim, ts, nonce, 1), -EACCES, "the original was refused");
 	tc_meta_kill(&cl, SIGTERM);
 	tc_meta_start(&cl);
-	fd = meta_connect();
-	cr_expect_eq(signed_stat(fd, victim, ts, nonce, 1), -EACCES,
+	cr_expect_eq(signed_stat(victim, ts, nonce, 1), -EACCES,
 		     "a request captured before the restart was served after it");
 	/* A fresh request of the same principal still works. */
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_expect_neq(signed_stat(fd, victim, sl_now_ms(), nonce, 2), -EACCES);
-	close(fd);
+	cr_expect_neq(signed_stat(victim, sl_now_ms(), nonce, 2), -EACCES);
 }
 
 /* ---- finding 5: the audit log cannot be faked or broken by what it stores */
@@ -171,7 +168,6 @@ static void setup_objects(void)
 
 TestSuite(finding_05, .init = setup_objects, .fini = teardown, .timeout = 180);
 
-static int meta_connect(void);
 
 /* Asks for a read of data/probe declaring `purpose` on the wire: a GRANT, audited. */
 /* A signed GRANT of data/name for purpose, as alice; the answer is not checked. */
@@ -179,15 +175,13 @@ static void grant_of(const char *name, const char *purpose)
 {
 	Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
 	uint8_t nonce[16];
-	int fd = meta_connect();
 
 	req.ns = (char *)"data";
 	req.name = (char *)name;
 	req.purpose = (char *)purpose;
 	req.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 	sl_random_bytes(nonce, sizeof(nonce));
-	signed_call(fd, alice_cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 1);
-	close(fd);
+	signed_call(alice_cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 1, NULL);
 }
 
 static void grant_with_purpose(const char *purpose)
@@ -338,7 +332,7 @@ Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
 	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
 	struct sluice_audit_record *list;
 	size_t n;
-	int found = 0, fd;
+	int found = 0;
 	FILE *f;
 
 	/* Alice's key id with a wrong secret. */
@@ -352,10 +346,8 @@ Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
 		fprintf(f, "%02x", secret[i]);
 	fprintf(f, "\n");
 	fclose(f);
-	fd = meta_connect();
 	sl_random_bytes(nonce, sizeof(nonce));
-	cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, 1), -EACCES);
-	close(fd);
+	cr_assert_eq(signed_stat(bad, sl_now_ms(), nonce, 1), -EACCES);
 
 	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0, "%s",
 		     sluice_last_error(alice));
@@ -370,7 +362,6 @@ Test(finding_11, a_bad_signature_by_a_known_key_is_in_its_tenants_log)
 /* Sends count STATs signed by made-up key ids; each is refused. */
 static void flood_unknown_keys(int count)
 {
-	int fd = meta_connect();
 
 	for (int i = 0; i < count; i++) {
 		char bad[600];
@@ -384,9 +375,8 @@ static void flood_unknown_keys(int count)
 			cl.meta_addr, i, 0);
 		fclose(f);
 		sl_random_bytes(nonce, sizeof(nonce));
-		cr_assert_eq(signed_stat(fd, bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
+		cr_assert_eq(signed_stat(bad, sl_now_ms(), nonce, (uint64_t)i + 1), -EACCES);
 	}
-	close(fd);
 }
 
 Test(finding_11, a_flood_of_made_up_keys_does_not_hide_a_tenants_refusal)
@@ -396,20 +386,18 @@ Test(finding_11, a_flood_of_made_up_keys_does_not_hide_a_tenants_refusal)
 	sluice_session *alice = tc_principal(&cl, "acme", "alice", "internal", cred, sizeof(cred));
 	struct sluice_audit_record *list;
 	size_t n;
-	int found = 0, fd;
+	int found = 0;
 
 	flood_unknown_keys(400);
 	/* A replay of alice's request: refused, and her tenant must see it. */
 	tc_cred_key(cred, key_id, secret);
-	fd = meta_connect();
 	sl_random_bytes(nonce, sizeof(nonce));
 	{
 		uint64_t ts = sl_now_ms();
 
-		cr_assert_neq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
-		cr_assert_eq(signed_stat(fd, cred, ts, nonce, 1), -EACCES);
+		cr_assert_neq(signed_stat(cred, ts, nonce, 1), -EACCES);
+		cr_assert_eq(signed_stat(cred, ts, nonce, 1), -EACCES);
 	}
-	close(fd);
 	cr_assert_eq(sluice_audit_list(alice, 0, 1000, &list, &n, NULL, NULL), 0);
 	for (size_t i = 0; i < n; i++)
 		found += strcmp(list[i].event, "auth.refused") == 0 &&
@@ -547,7 +535,7 @@ static int server_call(const char *key_id, const struct sl_keyring *kr, uint32_t
 	Sluice__HeartbeatReq hb = SLUICE__HEARTBEAT_REQ__INIT;
 	Sluice__DataServer srv = SLUICE__DATA_SERVER__INIT;
 	uint8_t nonce[16], challenge[16] = { 1 }, addr[16] = { 9 };
-	int fd = meta_connect(), rc;
+	int rc;
 
 	srv.id = id;
 	srv.provider = (char *)"tcp;ofi_rxm";
@@ -558,10 +546,9 @@ static int server_call(const char *key_id, const struct sl_keyring *kr, uint32_t
 	hb.id = id;
 	hb.challenge = (ProtobufCBinaryData){ 16, challenge };
 	sl_random_bytes(nonce, sizeof(nonce));
-	rc = signed_call_key(fd, key_id, kr->server_key,
+	rc = signed_call_key(key_id, kr->server_key,
 			     heartbeat ? SL_RPC_HEARTBEAT : SL_RPC_REGISTER,
-			     heartbeat ? &hb.base : &reg.base, sl_now_ms(), nonce, 1);
-	close(fd);
+			     heartbeat ? &hb.base : &reg.base, sl_now_ms(), nonce, 1, NULL);
 	return rc;
 }
 
@@ -601,43 +588,19 @@ Test(finding_10, plans_carry_a_capability_per_server_under_its_key)
 	/* A grant's plan: read it on the wire to see its capabilities. */
 	{
 		Sluice__GrantReq req = SLUICE__GRANT_REQ__INIT;
-		char key_id[64];
-		uint8_t secret[32], nonce[16], mac[32], *body, *env_buf, *reply = NULL;
-		Sluice__Signed env = SLUICE__SIGNED__INIT;
-		Sluice__Reply *r;
-		struct sl_frame_hdr h;
-		size_t blen, elen;
-		int fd = meta_connect();
+		ProtobufCBinaryData body;
+		uint8_t nonce[16];
 
 		req.ns = (char *)"d";
 		req.name = (char *)"x";
 		req.purpose = (char *)"inference";
-		tc_cred_key(cred, key_id, secret);
-		blen = sluice__grant_req__get_packed_size(&req);
-		body = malloc(blen);
-		sluice__grant_req__pack(&req, body);
+		req.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 		sl_random_bytes(nonce, sizeof(nonce));
-		env.key_id = key_id;
-		env.timestamp_ms = sl_now_ms();
-		cr_assert_eq(sl_reqsign_mac(secret, 32, SL_RPC_GRANT, 5, env.timestamp_ms, nonce,
-					    key_id, body, blen, mac), 0);
-		env.nonce = (ProtobufCBinaryData){ 16, nonce };
-		env.mac = (ProtobufCBinaryData){ 32, mac };
-		env.body = (ProtobufCBinaryData){ blen, body };
-		elen = sluice__signed__get_packed_size(&env);
-		env_buf = malloc(elen);
-		sluice__signed__pack(&env, env_buf);
-		cr_assert_eq(sl_frame_send(fd, SL_RPC_GRANT, 5, env_buf, elen, sl_mono_ms() + 5000), 0);
-		cr_assert_eq(sl_frame_recv(fd, &h, &reply, sl_mono_ms() + 5000), 0);
-		r = sluice__reply__unpack(NULL, h.length, reply);
-		cr_assert(r && r->err == 0, "grant failed");
-		plan = sluice__object_plan__unpack(NULL, r->body.len, r->body.data);
+		cr_assert_eq(signed_call(cred, SL_RPC_GRANT, &req.base, sl_now_ms(), nonce, 5, &body),
+			     0, "grant failed");
+		plan = sluice__object_plan__unpack(NULL, body.len, body.data);
 		cr_assert(plan);
-		sluice__reply__free_unpacked(r, NULL);
-		free(reply);
-		free(env_buf);
-		free(body);
-		close(fd);
+		free(body.data);
 	}
 	cr_assert_eq(plan->n_servers, 1);
 	cr_assert_eq(plan->n_server_caps, 1);
