@@ -237,25 +237,19 @@ Test(finding_05, json_audit_output_stays_valid_json)
 	cr_expect_eq(system(cmd), 0, "sluice audit --json printed invalid JSON:\n%s", cli_out);
 }
 
-Test(finding_05, a_huge_field_does_not_break_sluice_audit)
+Test(finding_05, a_long_field_is_cut_and_does_not_break_sluice_audit)
 {
-	size_t len = 1536u << 10;
-	char *huge = malloc(len + 1), name[1001];
+	char name[1001];
 
-	cr_assert(huge);
-	memset(huge, 'p', len);
-	huge[len] = '\0';
-	/* Three purposes that each alone would fill most of a reply: refused at
-	 * the door (the request is checked before anything is recorded). */
-	for (int i = 0; i < 3; i++) {
-		huge[0] = (char)('a' + i);
-		grant_with_purpose(huge);
-	}
-	free(huge);
-	/* The longest name the catalog accepts is recorded cut to size. */
+	/* The longest name the catalog accepts is recorded cut to size (a huge
+	 * purpose never gets that far: the first frame is capped, and purposes
+	 * are validated before anything is recorded). */
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	grant_of(name, "inference");
+	for (int i = 0; i < 3; i++) {
+		name[0] = (char)('a' + i);
+		grant_of(name, "inference");
+	}
 	cr_expect_eq(sluice_audit(0), 0, "sluice audit failed:\n%.2000s", cli_out);
 	cr_expect(strstr(cli_out, "hash chain: intact"), "%.2000s", cli_out);
 	cr_expect(strstr(cli_out, "...[cut]"), "a long field was not cut");

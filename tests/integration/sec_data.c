@@ -607,6 +607,7 @@ Test(finding_13, a_capability_replayed_from_another_endpoint_is_refused, .init =
 
 		tc_cred_key(cred, key_id, secret);
 		sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 5000);
+		tc_rpc_ca(&cl, &rpc);
 		g.ns = (char *)"data";
 		g.name = (char *)"probe";
 		g.purpose = (char *)"inference";

@@ -71,6 +71,7 @@ static int raw_call(const char *cred, uint16_t type, const ProtobufCMessage *req
 
 	tc_cred_key(cred, key_id, secret);
 	sl_rpc_client_init(&rpc, cl.meta_addr, key_id, secret, 20000);
+	tc_rpc_ca(&cl, &rpc);
 	rc = sl_rpc_call(&rpc, type, req, resp_desc, resp);
 	if (err)
 		snprintf(err, err_len, "%s", rpc.error);
@@ -402,6 +403,7 @@ Test(finding_08, forty_thousand_tags_are_refused_quickly)
 	req.ns = (char *)"data";
 	req.name = (char *)"many-tags";
 	req.size = 0;
+	req.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 	req.tags = make_tags(40000, 1, &store);
 	req.n_tags = 40000;
 	t0 = sl_mono_ms();
@@ -541,7 +543,8 @@ Test(finding_11, missing_role_and_missing_object_refusals_are_audited)
 	f = fopen(path, "w");
 	cr_assert(f);
 	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", cl.meta_addr, key_id, secret);
-	fclose(f);
+	cr_assert_eq(sluice_write_ca(alice, f), 0);
+	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(sluice_open_file(path, NULL, "inference", &norole), 0);
 	cr_assert_eq(sluice_put(alice, "data", "x", "x", 1, NULL, 0), 0);
 
@@ -584,7 +587,8 @@ static int create(sluice_session *s, const char *tenant, const char *name,
 	f = fopen(path, "w");
 	cr_assert(f);
 	fprintf(f, "[sluice]\nmeta = %s\nkey_id = %s\nsecret = %s\n", cl.meta_addr, key_id, secret);
-	fclose(f);
+	cr_assert_eq(sluice_write_ca(s, f), 0);
+	cr_assert_eq(fclose(f), 0);
 	return 0;
 }
 
@@ -721,6 +725,7 @@ Test(finding_07, commits_without_shard_roots_are_refused)
 	begin.ns = (char *)"data";
 	begin.name = (char *)"rootless";
 	begin.size = 10;
+	begin.fabric_addr = (ProtobufCBinaryData){ 16, (uint8_t *)"unused-endpoint" };
 	cr_assert_eq(raw_call(alice_cred, SL_RPC_PUT_BEGIN, &begin.base,
 			      &sluice__object_plan__descriptor, (ProtobufCMessage **)&plan, err,
 			      sizeof(err)), 0, "%s", err);
