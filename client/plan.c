@@ -128,6 +128,9 @@ static int shard_check(const Sluice__ObjectPlan *plan, const struct ids *ids, si
 	if (sh->length != want)
 		return bad(why, why_len, "shard %zu of %u bytes, not %llu", i, sh->length,
 			   (unsigned long long)want);
+	/* No digest: a shard of a catalog older than shard digests. */
+	if (sh->sha256.len != 0 && sh->sha256.len != 32)
+		return bad(why, why_len, "shard %zu SHA-256 of %zu bytes", i, sh->sha256.len);
 	if (sh->n_servers > SL_PLAN_REPLICAS_MAX || (use != SL_PLAN_STAT && !sh->n_servers))
 		return bad(why, why_len, "shard %zu on %zu servers", i, sh->n_servers);
 	for (size_t r = 0; r < sh->n_servers; r++) {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "capability.h"
 #include "cluster.h"
+#include "digest.h"
 #include "frame.h"
 #include "plan.h"
 #include "rpc.h"
@@ -441,4 +443,108 @@ Test(finding_15, server_text_cannot_drive_the_terminal)
 
 	sl_text_clean(msg);
 	cr_assert_str_eq(msg, "denied??[2Kallow????31m caf\xc3\xa9");
+}
+
+/* ---- finding 7: reads check shard digests, not the replica's word --------- */
+
+#define T7_LEN (3 * SL_DIGEST_BLOCK + 3392) /* four blocks, the last one short */
+
+/* The root by its definition: SHA-256 over each block's SHA-256, in order. */
+static void t7_root(const uint8_t *data, size_t len, uint8_t root[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned n;
+
+	cr_assert(ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL));
+	for (size_t off = 0; off < len; off += SL_DIGEST_BLOCK) {
+		size_t blen = len - off < SL_DIGEST_BLOCK ? len - off : SL_DIGEST_BLOCK;
+		uint8_t d[32];
+
+		cr_assert(EVP_Digest(data + off, blen, d, &n, EVP_sha256(), NULL));
+		cr_assert(EVP_DigestUpdate(ctx, d, sizeof(d)));
+	}
+	cr_assert(EVP_DigestFinal_ex(ctx, root, &n));
+	EVP_MD_CTX_free(ctx);
+}
+
+Test(finding_7, block_list_hashes_to_the_root)
+{
+	static uint8_t data[T7_LEN], list[4 * 32];
+	uint8_t root[32], want[32];
+
+	tc_fill(data, sizeof(data), 7);
+	cr_assert_eq(sl_shard_blocks(sizeof(data)), 4);
+	cr_assert_eq(sl_shard_blocks(SL_DIGEST_BLOCK), 1);
+	t7_root(data, sizeof(data), want);
+	cr_assert_eq(sl_shard_root(data, sizeof(data), root), 0);
+	cr_assert(memcmp(root, want, 32) == 0, "the root is not SHA-256 of the block digests");
+	cr_assert_eq(sl_shard_block_digests(data, sizeof(data), list), 0);
+	cr_assert_eq(sl_digest_list_check(list, 4, root), 0);
+	/* A list that differs anywhere, or is cut short, is not the shard's. */
+	list[3 * 32 + 5] ^= 1;
+	cr_assert_eq(sl_digest_list_check(list, 4, root), -EBADMSG);
+	list[3 * 32 + 5] ^= 1;
+	cr_assert_eq(sl_digest_list_check(list, 3, root), -EBADMSG);
+}
+
+Test(finding_7, every_block_is_checked_against_the_list)
+{
+	static uint8_t data[T7_LEN], list[4 * 32];
+
+	tc_fill(data, sizeof(data), 8);
+	cr_assert_eq(sl_shard_block_digests(data, sizeof(data), list), 0);
+	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), 0);
+	cr_assert_eq(sl_blocks_check(data + SL_DIGEST_BLOCK, 2 * SL_DIGEST_BLOCK, 1, list, 4), 0);
+	cr_assert_eq(sl_blocks_check(data + 3 * SL_DIGEST_BLOCK, 3392, 3, list, 4), 0,
+		     "the short last block");
+	/* The wrong place in the list, or past its end. */
+	cr_assert_eq(sl_blocks_check(data + SL_DIGEST_BLOCK, SL_DIGEST_BLOCK, 2, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_DIGEST_BLOCK, 3, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, SL_DIGEST_BLOCK, 5, list, 4), -EBADMSG);
+	/* A forged byte anywhere, even one whose CRC32C was kept. */
+	data[2 * SL_DIGEST_BLOCK + 777] ^= 0x40;
+	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data + 2 * SL_DIGEST_BLOCK, SL_DIGEST_BLOCK, 2, list, 4),
+		     -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_DIGEST_BLOCK, 0, list, 4), 0,
+		     "blocks before the forged one are good");
+}
+
+Test(finding_7, ranges_widen_to_whole_blocks_within_the_shard)
+{
+	static const struct {
+		uint32_t off, len, shard, aoff, alen;
+	} cases[] = {
+		{ 0, 65536, T7_LEN, 0, 65536 },
+		{ 65530, 10, T7_LEN, 0, 131072 },
+		{ 70000, 100, T7_LEN, 65536, 65536 },
+		{ 196700, 100, T7_LEN, 196608, 3392 },
+		{ T7_LEN - 1, 1, T7_LEN, 196608, 3392 },
+		{ 1, T7_LEN - 1, T7_LEN, 0, T7_LEN },
+		{ 5, 10, 100, 0, 100 },
+	};
+	uint32_t aoff, alen;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(sl_block_span(cases[i].off, cases[i].len, cases[i].shard, &aoff, &alen),
+			     0, "case %zu", i);
+		cr_assert_eq(aoff, cases[i].aoff, "case %zu: offset %u", i, aoff);
+		cr_assert_eq(alen, cases[i].alen, "case %zu: length %u", i, alen);
+	}
+	cr_assert_eq(sl_block_span(0, 0, T7_LEN, &aoff, &alen), -EINVAL);
+	cr_assert_eq(sl_block_span(T7_LEN - 1, 2, T7_LEN, &aoff, &alen), -EINVAL);
+	cr_assert_eq(sl_block_span(UINT32_MAX, 2, T7_LEN, &aoff, &alen), -EINVAL);
+}
+
+Test(finding_7, a_shard_digest_of_the_wrong_length_is_eproto)
+{
+	struct test_plan t;
+	uint8_t root[32] = { 0 };
+	char why[160];
+
+	test_plan_init(&t, SL_PLAN_READ);
+	t.shards[1].sha256 = (ProtobufCBinaryData){ 32, root };
+	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), 0, "%s", why);
+	t.shards[1].sha256.len = 31;
+	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), -EPROTO);
 }
