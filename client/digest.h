@@ -1,46 +1,39 @@
 /*
- * Shard digests. A shard is cut into blocks of SL_DIGEST_BLOCK bytes (the
- * last one may be short); its root is SHA-256 over the concatenated SHA-256
- * of every block, in order. The catalog keeps each shard's root; a data
- * server keeps the block list, so that a range read can be checked block by
- * block against a list that is itself checked against the root.
- *
- * Pure functions: no allocation, any thread. 0 or a negative errno.
+ * Shard integrity digests, shared by the client's put (which computes them)
+ * and read (which verifies against them). A shard is cut into SL_SHARD_BLOCK
+ * bytes blocks, the last one possibly short; its root is
+ *   SHA-256( SHA-256(block 0) || SHA-256(block 1) || ... ),
+ * which sluice-meta keeps in the catalog (Shard.sha256) and hands only to
+ * principals allowed to read. A data server keeps the per-block list; the
+ * list checks against the root, each block against the list, so a range
+ * read verifies only the blocks it touches. Pure functions, thread-safe.
  */
-#ifndef SL_DIGEST_H
-#define SL_DIGEST_H
+#ifndef SL_CLIENT_DIGEST_H
+#define SL_CLIENT_DIGEST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_DIGEST_LEN 32u
-#define SL_DIGEST_BLOCK 65536u /* the data servers' SL_SHARD_BLOCK */
+#ifndef SL_SHARD_BLOCK
+#define SL_SHARD_BLOCK (64u << 10)
+#endif
+#define SL_DIGEST_LEN 32
 
-/* Blocks of a shard of len bytes. */
+/* Blocks in a shard of len bytes. */
 static inline size_t sl_shard_blocks(size_t len)
 {
-	return len / SL_DIGEST_BLOCK + (len % SL_DIGEST_BLOCK != 0);
+	return (len + SL_SHARD_BLOCK - 1) / SL_SHARD_BLOCK;
 }
 
-/* The root of len bytes of shard data. -EIO when libcrypto fails. */
-int sl_shard_root(const uint8_t *data, size_t len, uint8_t root[32]);
-/* The block list of len bytes of shard data: sl_shard_blocks(len) x 32 bytes into list. */
-int sl_shard_block_digests(const uint8_t *data, size_t len, uint8_t *list);
-/* 0 when SHA-256 of the n_blocks x 32-byte list is root, -EBADMSG when not. */
-int sl_digest_list_check(const uint8_t *list, size_t n_blocks, const uint8_t root[32]);
+/* The root of the len bytes at buf. 0, or -ENOMEM when OpenSSL fails. */
+int sl_shard_root(const void *buf, size_t len, uint8_t root[SL_DIGEST_LEN]);
 /*
- * Checks len bytes of a shard starting at block `first` (len covers whole
- * blocks, the last one short only at the shard's end) against the shard's
- * block list of n_blocks entries: 0, or -EBADMSG at the first block that
- * differs or lies outside the list.
+ * The root of a block-digest list (n_blocks x SL_DIGEST_LEN bytes, as a
+ * data server returns it): compare it with the catalog's root before
+ * trusting any entry. 0, or -ENOMEM when OpenSSL fails.
  */
-int sl_blocks_check(const uint8_t *data, size_t len, size_t first, const uint8_t *list,
-		    size_t n_blocks);
-/*
- * Widens [off, off + len) of a shard of shard_len bytes to whole blocks,
- * clamped to the shard's end: *aoff <= off and off + len <= *aoff + *alen.
- * -EINVAL when the range is empty or does not lie inside the shard.
- */
-int sl_block_span(uint32_t off, uint32_t len, uint32_t shard_len, uint32_t *aoff, uint32_t *alen);
+int sl_shard_root_of_list(const uint8_t *list, size_t n_blocks, uint8_t root[SL_DIGEST_LEN]);
+/* The digest of one block (len <= SL_SHARD_BLOCK). 0, or -ENOMEM. */
+int sl_block_digest(const void *buf, size_t len, uint8_t out[SL_DIGEST_LEN]);
 
 #endif

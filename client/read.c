@@ -20,15 +20,15 @@
 #include <unistd.h>
 
 #include "capability.h"
-#include "digest.h"
 #include "plan.h"
 #include "session_int.h"
+#include "shard_verify.h"
 #include "sl_time.h"
 
 #define SL_READ_BATCH 32
 #define SL_PIECE_MAX (1u << 20)
 /* The longest block list: a shard of the largest size. */
-#define SL_DIGEST_LIST_MAX (SL_PLAN_SHARD_SIZE_MAX / SL_DIGEST_BLOCK * SL_DIGEST_LEN)
+#define SL_DIGEST_LIST_MAX (SL_PLAN_SHARD_SIZE_MAX / SL_SHARD_BLOCK * SL_DIGEST_LEN)
 /* Block lists a reader keeps: more than the shards of one batch, so that a
  * batch never evicts a list it is about to check against. */
 #define SL_DIGEST_CACHE (2 * SL_READ_BATCH)
@@ -232,7 +232,7 @@ static int piece_check(const Sluice__ObjectPlan *plan, const struct piece *p,
 		return sl_digest_list_check(p->rdst, p->n_blocks, sh->sha256.data) ? -EBADMSG : 0;
 	if (x->crc32c != sh->crc32c)
 		return -EBADMSG;
-	if (p->list && sl_blocks_check(p->rdst, p->rlen, p->roff / SL_DIGEST_BLOCK, p->list,
+	if (p->list && sl_blocks_check(p->rdst, p->rlen, p->roff / SL_SHARD_BLOCK, p->list,
 				       p->n_blocks))
 		return -EBADMSG;
 	return 0;

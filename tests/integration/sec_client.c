@@ -20,11 +20,12 @@
 #include "capability.h"
 #include "cluster.h"
 #include "crc32c.h"
-#include "digest.h"
+/* Before digest.h, which defines SL_SHARD_BLOCK only where nothing did. */
+#include "shardstore.h"
+#include "shard_verify.h"
 #include "frame.h"
 #include "plan.h"
 #include "rpc.h"
-#include "shardstore.h"
 
 static struct tcluster cl;
 static char cred[400], out[65536];
@@ -391,6 +392,11 @@ Test(finding_15, pages_beyond_what_was_asked_are_eproto)
 	cr_assert_eq(sl_list_check(&list, 2, why, sizeof(why)), -EPROTO);
 	objs[1].shard_size = 0;
 	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), -EPROTO);
+	/* An entry withheld from the caller has a name and nothing else. */
+	objs[1].withheld = 1;
+	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), 0, "%s", why);
+	objs[1].size = 10;
+	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), -EPROTO);
 	audit.records = rec_ptrs;
 	audit.n_records = 3;
 	cr_assert_eq(sl_audit_check(&audit, 0, why, sizeof(why)), 0, "%s", why);
@@ -449,7 +455,18 @@ Test(finding_15, server_text_cannot_drive_the_terminal)
 
 /* ---- finding 7: reads check shard digests, not the replica's word --------- */
 
-#define T7_LEN (3 * SL_DIGEST_BLOCK + 3392) /* four blocks, the last one short */
+#define T7_LEN (3 * SL_SHARD_BLOCK + 3392) /* four blocks, the last one short */
+
+/* The block list of len bytes of shard data, as a data server keeps it. */
+static void t7_list(const uint8_t *data, size_t len, uint8_t *list)
+{
+	for (size_t i = 0; i < sl_shard_blocks(len); i++) {
+		size_t off = i * SL_SHARD_BLOCK;
+		size_t blen = len - off < SL_SHARD_BLOCK ? len - off : SL_SHARD_BLOCK;
+
+		cr_assert_eq(sl_block_digest(data + off, blen, list + i * SL_DIGEST_LEN), 0);
+	}
+}
 
 /* The root by its definition: SHA-256 over each block's SHA-256, in order. */
 static void t7_root(const uint8_t *data, size_t len, uint8_t root[32])
@@ -458,8 +475,8 @@ static void t7_root(const uint8_t *data, size_t len, uint8_t root[32])
 	unsigned n;
 
 	cr_assert(ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL));
-	for (size_t off = 0; off < len; off += SL_DIGEST_BLOCK) {
-		size_t blen = len - off < SL_DIGEST_BLOCK ? len - off : SL_DIGEST_BLOCK;
+	for (size_t off = 0; off < len; off += SL_SHARD_BLOCK) {
+		size_t blen = len - off < SL_SHARD_BLOCK ? len - off : SL_SHARD_BLOCK;
 		uint8_t d[32];
 
 		cr_assert(EVP_Digest(data + off, blen, d, &n, EVP_sha256(), NULL));
@@ -476,11 +493,11 @@ Test(finding_07, block_list_hashes_to_the_root)
 
 	tc_fill(data, sizeof(data), 7);
 	cr_assert_eq(sl_shard_blocks(sizeof(data)), 4);
-	cr_assert_eq(sl_shard_blocks(SL_DIGEST_BLOCK), 1);
+	cr_assert_eq(sl_shard_blocks(SL_SHARD_BLOCK), 1);
 	t7_root(data, sizeof(data), want);
 	cr_assert_eq(sl_shard_root(data, sizeof(data), root), 0);
 	cr_assert(memcmp(root, want, 32) == 0, "the root is not SHA-256 of the block digests");
-	cr_assert_eq(sl_shard_block_digests(data, sizeof(data), list), 0);
+	t7_list(data, sizeof(data), list);
 	cr_assert_eq(sl_digest_list_check(list, 4, root), 0);
 	/* A list that differs anywhere, or is cut short, is not the shard's. */
 	list[3 * 32 + 5] ^= 1;
@@ -494,21 +511,21 @@ Test(finding_07, every_block_is_checked_against_the_list)
 	static uint8_t data[T7_LEN], list[4 * 32];
 
 	tc_fill(data, sizeof(data), 8);
-	cr_assert_eq(sl_shard_block_digests(data, sizeof(data), list), 0);
+	t7_list(data, sizeof(data), list);
 	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), 0);
-	cr_assert_eq(sl_blocks_check(data + SL_DIGEST_BLOCK, 2 * SL_DIGEST_BLOCK, 1, list, 4), 0);
-	cr_assert_eq(sl_blocks_check(data + 3 * SL_DIGEST_BLOCK, 3392, 3, list, 4), 0,
+	cr_assert_eq(sl_blocks_check(data + SL_SHARD_BLOCK, 2 * SL_SHARD_BLOCK, 1, list, 4), 0);
+	cr_assert_eq(sl_blocks_check(data + 3 * SL_SHARD_BLOCK, 3392, 3, list, 4), 0,
 		     "the short last block");
 	/* The wrong place in the list, or past its end. */
-	cr_assert_eq(sl_blocks_check(data + SL_DIGEST_BLOCK, SL_DIGEST_BLOCK, 2, list, 4), -EBADMSG);
-	cr_assert_eq(sl_blocks_check(data, 2 * SL_DIGEST_BLOCK, 3, list, 4), -EBADMSG);
-	cr_assert_eq(sl_blocks_check(data, SL_DIGEST_BLOCK, 5, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data + SL_SHARD_BLOCK, SL_SHARD_BLOCK, 2, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_SHARD_BLOCK, 3, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, SL_SHARD_BLOCK, 5, list, 4), -EBADMSG);
 	/* A forged byte anywhere, even one whose CRC32C was kept. */
-	data[2 * SL_DIGEST_BLOCK + 777] ^= 0x40;
+	data[2 * SL_SHARD_BLOCK + 777] ^= 0x40;
 	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), -EBADMSG);
-	cr_assert_eq(sl_blocks_check(data + 2 * SL_DIGEST_BLOCK, SL_DIGEST_BLOCK, 2, list, 4),
+	cr_assert_eq(sl_blocks_check(data + 2 * SL_SHARD_BLOCK, SL_SHARD_BLOCK, 2, list, 4),
 		     -EBADMSG);
-	cr_assert_eq(sl_blocks_check(data, 2 * SL_DIGEST_BLOCK, 0, list, 4), 0,
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_SHARD_BLOCK, 0, list, 4), 0,
 		     "blocks before the forged one are good");
 }
 
