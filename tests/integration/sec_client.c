@@ -368,6 +368,8 @@ Test(finding_15, hostile_plans_are_eproto)
 	test_plan_init(&t, SL_PLAN_READ);
 	t.object.sha256.len = 0;
 	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), -EPROTO);
+	test_plan_init(&t, SL_PLAN_STAT);
+	t.object.sha256.len = 0;
 	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_STAT, why, sizeof(why)), 0, "%s", why);
 }
 
