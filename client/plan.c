@@ -54,6 +54,11 @@ int sl_object_check(const Sluice__Object *o, char *why, size_t why_len)
 		return bad(why, why_len, "no object");
 	if (!text_ok(o->ns, SL_PLAN_NAME_MAX) || !text_ok(o->name, SL_PLAN_NAME_MAX))
 		return bad(why, why_len, "object name too long");
+	/* A LIST entry the caller may not read: its name and nothing else. */
+	if (o->withheld)
+		return o->size || o->shard_size || o->shard_count || o->sha256.len || o->n_tags
+			       ? bad(why, why_len, "a withheld entry with content")
+			       : 0;
 	if (o->sha256.len != 0 && o->sha256.len != 32)
 		return bad(why, why_len, "object SHA-256 of %zu bytes", o->sha256.len);
 	if (o->shard_size == 0 || o->shard_size > SL_PLAN_SHARD_SIZE_MAX)
@@ -128,6 +133,9 @@ static int shard_check(const Sluice__ObjectPlan *plan, const struct ids *ids, si
 	if (sh->length != want)
 		return bad(why, why_len, "shard %zu of %u bytes, not %llu", i, sh->length,
 			   (unsigned long long)want);
+	/* No digest: a shard of a catalog older than shard digests. */
+	if (sh->sha256.len != 0 && sh->sha256.len != 32)
+		return bad(why, why_len, "shard %zu SHA-256 of %zu bytes", i, sh->sha256.len);
 	if (sh->n_servers > SL_PLAN_REPLICAS_MAX || (use != SL_PLAN_STAT && !sh->n_servers))
 		return bad(why, why_len, "shard %zu on %zu servers", i, sh->n_servers);
 	for (size_t r = 0; r < sh->n_servers; r++) {
@@ -155,6 +163,8 @@ int sl_plan_check(const Sluice__ObjectPlan *plan, enum sl_plan_use use, char *wh
 	rc = sl_object_check(o, why, why_len);
 	if (rc)
 		return rc;
+	if (o->withheld)
+		return bad(why, why_len, "a withheld object in a plan");
 	if (use == SL_PLAN_READ && o->sha256.len != 32)
 		return bad(why, why_len, "no object SHA-256");
 	/* Each data server verifies only the capability minted for it: servers[i]'s is

@@ -4,6 +4,14 @@
  * expires. A read registers the caller's buffer, asks a data server per
  * shard piece to RMA-write the bytes straight into it, and fails over to the
  * next replica when a server is down, slow or refuses.
+ *
+ * What a replica serves is checked against the catalog, not against the
+ * replica's word: when the plan holds a shard's root (client/digest.h), the
+ * reader fetches the shard's block-digest list once, checks that it hashes
+ * to the root, reads whole 64 KiB blocks (into a bounce buffer when the
+ * range asked for is not block-aligned) and checks each block against the
+ * list before a byte reaches the caller. A replica that fails any check is
+ * corrupt to us: the piece fails over, as on a CRC32C mismatch.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -14,16 +22,35 @@
 #include "capability.h"
 #include "plan.h"
 #include "session_int.h"
+#include "shard_verify.h"
 #include "sl_time.h"
 
 #define SL_READ_BATCH 32
 #define SL_PIECE_MAX (1u << 20)
+/* The longest block list: a shard of the largest size. */
+#define SL_DIGEST_LIST_MAX (SL_PLAN_SHARD_SIZE_MAX / SL_SHARD_BLOCK * SL_DIGEST_LEN)
+/* Block lists a reader keeps: more than the shards of one batch, so that a
+ * batch never evicts a list it is about to check against. */
+#define SL_DIGEST_CACHE (2 * SL_READ_BATCH)
+
+/* One shard's block-digest list, checked against the shard's root. */
+struct digest_list {
+	uint32_t shard;
+	uint32_t n_blocks;
+	uint64_t used; /* the batch that last used it; 0: empty */
+	uint8_t list[SL_DIGEST_LIST_MAX];
+};
 
 struct sluice_reader {
 	sluice_session *s;
 	char *ns, *name;
 	Sluice__ObjectPlan *plan;
 	uint64_t renew_at_ms; /* monotonic */
+	/* Shard digests, allocated on the first verified read. */
+	struct digest_list *lists; /* SL_DIGEST_CACHE of them */
+	uint64_t batch;            /* batches read so far */
+	uint8_t *fetch;            /* SL_READ_BATCH slots the lists are written into */
+	struct sl_fabric_mr fetch_mr;
 };
 
 struct piece {
@@ -32,6 +59,15 @@ struct piece {
 	uint32_t length;
 	uint8_t *dst;
 	struct sl_fabric_mr *mr; /* the registration dst lies in */
+	/* What the data server is asked for: the piece itself; or, verified,
+	 * the piece widened to whole blocks (in a bounce buffer unless that is
+	 * the piece), or with `digests` the shard's block list. */
+	uint32_t roff, rlen;
+	uint8_t *rdst;
+	struct sl_fabric_mr *rmr;
+	const uint8_t *list; /* the block digests to check against; NULL: none */
+	uint32_t n_blocks;
+	int digests;
 	uint32_t tried; /* bit i: replica i of the shard was tried */
 	int passes;     /* rounds over every replica: a second one rides out blips */
 	int done;
@@ -71,6 +107,9 @@ static int grant(sluice_reader *r)
 		sluice__object_plan__free_unpacked(plan, NULL);
 		return rc;
 	}
+	/* Lists belong to one object: a name granted anew may be another one. */
+	if (r->lists && r->plan && r->plan->object->id != plan->object->id)
+		memset(r->lists, 0, SL_DIGEST_CACHE * sizeof(*r->lists));
 	if (r->plan)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
 	r->plan = plan;
@@ -116,6 +155,9 @@ void sluice_reader_close(sluice_reader *r)
 		return;
 	if (r->plan)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
+	sl_fabric_mr_close(&r->fetch_mr);
+	free(r->fetch);
+	free(r->lists);
 	free(r->ns);
 	free(r->name);
 	free(r);
@@ -178,6 +220,29 @@ static void server_failed(sluice_session *s, const Sluice__ObjectPlan *plan, uin
 				 plan->servers[at]->fabric_addr.len);
 }
 
+/*
+ * Whether a replica's answer to piece p is what the catalog committed: every
+ * byte asked for written, the shard's CRC32C, and, where the catalog holds
+ * the shard's root, the list hashing to it or every block matching the list.
+ * -EBADMSG when not.
+ */
+static int piece_check(const Sluice__ObjectPlan *plan, const struct piece *p,
+		       const struct sl_xfer *x)
+{
+	const Sluice__Shard *sh = plan->shards[p->shard];
+
+	if (x->length != p->rlen)
+		return -EBADMSG;
+	if (p->digests)
+		return sl_digest_list_check(p->rdst, p->n_blocks, sh->sha256.data) ? -EBADMSG : 0;
+	if (x->crc32c != sh->crc32c)
+		return -EBADMSG;
+	if (p->list && sl_blocks_check(p->rdst, p->rlen, p->roff / SL_SHARD_BLOCK, p->list,
+				       p->n_blocks))
+		return -EBADMSG;
+	return 0;
+}
+
 /* Posts and waits for one batch of pieces; failed pieces move to the next replica. */
 static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 {
@@ -219,12 +284,13 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			req.capability = plan->server_caps[at];
 			req.object_id = plan->object->id;
 			req.index = p[i].shard;
-			req.offset = p[i].offset;
-			req.length = p[i].length;
-			req.buf_addr = sl_fabric_mr_raddr(&s->fab, p[i].mr, p[i].dst);
-			req.buf_key = p[i].mr->key;
+			req.offset = p[i].roff;
+			req.length = p[i].rlen;
+			req.digests = p[i].digests;
+			req.buf_addr = sl_fabric_mr_raddr(&s->fab, p[i].rmr, p[i].rdst);
+			req.buf_key = p[i].rmr->key;
 			req.reply_addr = (ProtobufCBinaryData){ s->fab.addr_len, s->fab.addr };
-			x->asked = p[i].length;
+			x->asked = p[i].rlen;
 			if (sl_xfer_frame(s, x, SL_RPC_SHARD_READ, &req.base)) {
 				x->state = SL_XFER_FREE;
 				return sl_sess_fail(s, -EMSGSIZE, "read request too large");
@@ -247,12 +313,8 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 		/* One wait per round: a dead peer costs one timeout, not one per piece. */
 		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
 		for (size_t i = 0; i < nx; i++) {
-			/* The replica must hold the shard the catalog committed, and
-			 * have written every byte asked for. */
-			if (xs[i]->result == 0 &&
-			    (xs[i]->crc32c != plan->shards[owner[i]->shard]->crc32c ||
-			     xs[i]->length != owner[i]->length))
-				xs[i]->result = -EBADMSG;
+			if (xs[i]->result == 0)
+				xs[i]->result = piece_check(plan, owner[i], xs[i]);
 			if (xs[i]->result == 0) {
 				owner[i]->done = 1;
 				continue;
@@ -264,6 +326,165 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 				server_failed(s, plan, server[i]);
 		}
 	}
+}
+
+/* The cached list of a shard, marked used by this batch; NULL when not cached. */
+static struct digest_list *list_find(sluice_reader *r, uint32_t shard)
+{
+	for (size_t i = 0; r->lists && i < SL_DIGEST_CACHE; i++)
+		if (r->lists[i].used && r->lists[i].shard == shard) {
+			r->lists[i].used = r->batch;
+			return &r->lists[i];
+		}
+	return NULL;
+}
+
+/*
+ * Keeps a fetched list in place of the one used longest ago (never one of
+ * this batch: a batch has fewer shards than the cache has entries). The copy
+ * is checked again: the fetch slot stays registered, and only the copy is
+ * what later reads trust.
+ */
+static int list_put(sluice_reader *r, const struct piece *d)
+{
+	const Sluice__Shard *sh = r->plan->shards[d->shard];
+	struct digest_list *l = &r->lists[0];
+
+	for (size_t i = 1; i < SL_DIGEST_CACHE; i++)
+		if (r->lists[i].used < l->used)
+			l = &r->lists[i];
+	memcpy(l->list, d->rdst, d->rlen);
+	if (sl_digest_list_check(l->list, d->n_blocks, sh->sha256.data)) {
+		l->used = 0;
+		return -EBADMSG;
+	}
+	l->shard = d->shard;
+	l->n_blocks = d->n_blocks;
+	l->used = r->batch;
+	return 0;
+}
+
+/* The cache and the registered slots lists are fetched into, on first use. */
+static int lists_setup(sluice_reader *r)
+{
+	size_t len = (size_t)SL_READ_BATCH * SL_DIGEST_LIST_MAX;
+	int rc;
+
+	if (r->fetch)
+		return 0;
+	r->lists = r->lists ? r->lists : calloc(SL_DIGEST_CACHE, sizeof(*r->lists));
+	if (!r->lists)
+		return sl_sess_fail(r->s, -ENOMEM, "out of memory");
+	if (posix_memalign((void **)&r->fetch, 4096, len)) {
+		r->fetch = NULL;
+		return sl_sess_fail(r->s, -ENOMEM, "out of memory");
+	}
+	rc = sl_fabric_mr_reg(&r->s->fab, r->fetch, len, FI_REMOTE_WRITE | FI_RECV, &r->fetch_mr);
+	if (rc) {
+		free(r->fetch);
+		r->fetch = NULL;
+		return sl_sess_fail(r->s, rc, "cannot register a digest buffer");
+	}
+	return 0;
+}
+
+/*
+ * Reads a batch of pieces. Pieces of shards whose root the plan holds are
+ * verified: first the block lists this batch lacks are fetched (each from
+ * any replica, checked against the root), then each piece is widened to
+ * whole blocks and checked block by block. A shard without a root comes
+ * from a catalog older than shard digests: its pieces rest on the CRC32C
+ * alone, as they did there.
+ */
+static int read_pieces(sluice_reader *r, struct piece *p, size_t n)
+{
+	const Sluice__ObjectPlan *plan = r->plan;
+	struct piece fetch[SL_READ_BATCH];
+	struct sl_fabric_mr bounce_mr = { 0 };
+	uint8_t *bounce = NULL;
+	size_t nf = 0, bounce_len = 0;
+	int rc = 0;
+
+	r->batch++;
+	for (size_t i = 0; i < n; i++) {
+		const Sluice__Shard *sh = plan->shards[p[i].shard];
+		int pending = 0;
+
+		p[i].roff = p[i].offset;
+		p[i].rlen = p[i].length;
+		p[i].rdst = p[i].dst;
+		p[i].rmr = p[i].mr;
+		if (sh->sha256.len != 32 || list_find(r, p[i].shard))
+			continue;
+		for (size_t k = 0; k < nf && !pending; k++)
+			pending = fetch[k].shard == p[i].shard;
+		if (pending)
+			continue;
+		rc = lists_setup(r);
+		if (rc)
+			return rc;
+		fetch[nf] = (struct piece){
+			.shard = p[i].shard,
+			.n_blocks = (uint32_t)sl_shard_blocks(sh->length),
+			.rdst = r->fetch + nf * SL_DIGEST_LIST_MAX,
+			.rmr = &r->fetch_mr,
+			.digests = 1,
+		};
+		fetch[nf].rlen = fetch[nf].n_blocks * SL_DIGEST_LEN;
+		fetch[nf].length = fetch[nf].rlen;
+		nf++;
+	}
+	rc = nf ? read_batch(r, fetch, nf) : 0;
+	for (size_t k = 0; k < nf && !rc; k++)
+		if (list_put(r, &fetch[k]))
+			rc = sl_sess_fail(r->s, -EBADMSG, "the digest list of shard %u changed",
+					  fetch[k].shard);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const Sluice__Shard *sh = plan->shards[p[i].shard];
+		struct digest_list *l = sh->sha256.len == 32 ? list_find(r, p[i].shard) : NULL;
+
+		if (!l)
+			continue;
+		p[i].list = l->list;
+		p[i].n_blocks = l->n_blocks;
+		if (sl_block_span(p[i].offset, p[i].length, sh->length, &p[i].roff, &p[i].rlen))
+			return sl_sess_fail(r->s, -EINVAL, "a read beyond shard %u", p[i].shard);
+		if (p[i].roff != p[i].offset || p[i].rlen != p[i].length) {
+			p[i].rdst = NULL; /* in the bounce buffer, placed below */
+			bounce_len += p[i].rlen;
+		}
+	}
+	if (bounce_len) {
+		size_t at = 0;
+
+		if (posix_memalign((void **)&bounce, 4096, bounce_len)) {
+			bounce = NULL;
+			return sl_sess_fail(r->s, -ENOMEM, "out of memory");
+		}
+		rc = sl_fabric_mr_reg(&r->s->fab, bounce, bounce_len, FI_REMOTE_WRITE | FI_RECV,
+				      &bounce_mr);
+		if (rc) {
+			sl_sess_fail(r->s, rc, "cannot register a read buffer");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!p[i].rdst) {
+				p[i].rdst = bounce + at;
+				p[i].rmr = &bounce_mr;
+				at += p[i].rlen;
+			}
+	}
+	rc = read_batch(r, p, n);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (p[i].rdst != p[i].dst)
+			memcpy(p[i].dst, p[i].rdst + (p[i].offset - p[i].roff), p[i].length);
+out:
+	/* Closed first: nothing late can land in the buffer once it is freed. */
+	sl_fabric_mr_close(&bounce_mr);
+	free(bounce);
+	return rc;
 }
 
 int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
@@ -310,19 +531,20 @@ int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
 			/* Pieces of at most 1 MiB: more of them in flight, over every replica. */
 			if (take > SL_PIECE_MAX)
 				take = SL_PIECE_MAX;
-			p[np++] = (struct piece){ shard, in, (uint32_t)take,
-						  (uint8_t *)iov[i].buf + (pos - off), &mrs[i],
-						  0, 0, 0, 0 };
+			p[np++] = (struct piece){ .shard = shard, .offset = in,
+						  .length = (uint32_t)take,
+						  .dst = (uint8_t *)iov[i].buf + (pos - off),
+						  .mr = &mrs[i] };
 			pos += take;
 			if (np == SL_READ_BATCH) {
-				rc = read_batch(r, p, np);
+				rc = read_pieces(r, p, np);
 				np = 0;
 			}
 		}
 		iov[i].got = (size_t)(end - off);
 	}
 	if (!rc && np)
-		rc = read_batch(r, p, np);
+		rc = read_pieces(r, p, np);
 	for (size_t i = 0; i < registered; i++)
 		sl_fabric_mr_close(&mrs[i]);
 	free(mrs);

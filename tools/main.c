@@ -45,7 +45,8 @@ static const struct command commands[] = {
 	  "sluice get NS/NAME [-o FILE] [--mode OCTAL] [--offset N] [--length N] [--purpose P]\n\n"
 	  "Read an object (to stdout without -o). The read is granted for the declared\n"
 	  "purpose and checked against the object's tags. A whole-object read checks\n"
-	  "the SHA-256 end to end; every read checks the CRC32C of what it is served.\n"
+	  "the SHA-256 end to end; every read checks each 64 KiB block it is served\n"
+	  "against the shard digests the catalog holds.\n"
 	  "-o FILE is replaced only when the read succeeds; a file it creates gets\n"
 	  "mode 0600 (--mode OCTAL, e.g. 0640, before the umask)." },
 	{ "ls", cmd_ls,

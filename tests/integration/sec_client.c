@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@
 
 #include "capability.h"
 #include "cluster.h"
+#include "crc32c.h"
+/* Before digest.h, which defines SL_SHARD_BLOCK only where nothing did. */
+#include "shardstore.h"
+#include "shard_verify.h"
 #include "frame.h"
 #include "plan.h"
 #include "rpc.h"
@@ -369,6 +374,8 @@ Test(finding_15, hostile_plans_are_eproto)
 	test_plan_init(&t, SL_PLAN_READ);
 	t.object.sha256.len = 0;
 	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), -EPROTO);
+	test_plan_init(&t, SL_PLAN_STAT);
+	t.object.sha256.len = 0;
 	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_STAT, why, sizeof(why)), 0, "%s", why);
 }
 
@@ -392,6 +399,11 @@ Test(finding_15, pages_beyond_what_was_asked_are_eproto)
 	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(sl_list_check(&list, 2, why, sizeof(why)), -EPROTO);
 	objs[1].shard_size = 0;
+	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), -EPROTO);
+	/* An entry withheld from the caller has a name and nothing else. */
+	objs[1].withheld = 1;
+	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), 0, "%s", why);
+	objs[1].size = 10;
 	cr_assert_eq(sl_list_check(&list, 3, why, sizeof(why)), -EPROTO);
 	audit.records = rec_ptrs;
 	audit.n_records = 3;
@@ -447,4 +459,198 @@ Test(finding_15, server_text_cannot_drive_the_terminal)
 
 	sl_text_clean(msg);
 	cr_assert_str_eq(msg, "denied??[2Kallow????31m caf\xc3\xa9");
+}
+
+/* ---- finding 7: reads check shard digests, not the replica's word --------- */
+
+#define T7_LEN (3 * SL_SHARD_BLOCK + 3392) /* four blocks, the last one short */
+
+/* The block list of len bytes of shard data, as a data server keeps it. */
+static void t7_list(const uint8_t *data, size_t len, uint8_t *list)
+{
+	for (size_t i = 0; i < sl_shard_blocks(len); i++) {
+		size_t off = i * SL_SHARD_BLOCK;
+		size_t blen = len - off < SL_SHARD_BLOCK ? len - off : SL_SHARD_BLOCK;
+
+		cr_assert_eq(sl_block_digest(data + off, blen, list + i * SL_DIGEST_LEN), 0);
+	}
+}
+
+/* The root by its definition: SHA-256 over each block's SHA-256, in order. */
+static void t7_root(const uint8_t *data, size_t len, uint8_t root[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned n;
+
+	cr_assert(ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL));
+	for (size_t off = 0; off < len; off += SL_SHARD_BLOCK) {
+		size_t blen = len - off < SL_SHARD_BLOCK ? len - off : SL_SHARD_BLOCK;
+		uint8_t d[32];
+
+		cr_assert(EVP_Digest(data + off, blen, d, &n, EVP_sha256(), NULL));
+		cr_assert(EVP_DigestUpdate(ctx, d, sizeof(d)));
+	}
+	cr_assert(EVP_DigestFinal_ex(ctx, root, &n));
+	EVP_MD_CTX_free(ctx);
+}
+
+Test(finding_07, block_list_hashes_to_the_root)
+{
+	static uint8_t data[T7_LEN], list[4 * 32];
+	uint8_t root[32], want[32];
+
+	tc_fill(data, sizeof(data), 7);
+	cr_assert_eq(sl_shard_blocks(sizeof(data)), 4);
+	cr_assert_eq(sl_shard_blocks(SL_SHARD_BLOCK), 1);
+	t7_root(data, sizeof(data), want);
+	cr_assert_eq(sl_shard_root(data, sizeof(data), root), 0);
+	cr_assert(memcmp(root, want, 32) == 0, "the root is not SHA-256 of the block digests");
+	t7_list(data, sizeof(data), list);
+	cr_assert_eq(sl_digest_list_check(list, 4, root), 0);
+	/* A list that differs anywhere, or is cut short, is not the shard's. */
+	list[3 * 32 + 5] ^= 1;
+	cr_assert_eq(sl_digest_list_check(list, 4, root), -EBADMSG);
+	list[3 * 32 + 5] ^= 1;
+	cr_assert_eq(sl_digest_list_check(list, 3, root), -EBADMSG);
+}
+
+Test(finding_07, every_block_is_checked_against_the_list)
+{
+	static uint8_t data[T7_LEN], list[4 * 32];
+
+	tc_fill(data, sizeof(data), 8);
+	t7_list(data, sizeof(data), list);
+	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), 0);
+	cr_assert_eq(sl_blocks_check(data + SL_SHARD_BLOCK, 2 * SL_SHARD_BLOCK, 1, list, 4), 0);
+	cr_assert_eq(sl_blocks_check(data + 3 * SL_SHARD_BLOCK, 3392, 3, list, 4), 0,
+		     "the short last block");
+	/* The wrong place in the list, or past its end. */
+	cr_assert_eq(sl_blocks_check(data + SL_SHARD_BLOCK, SL_SHARD_BLOCK, 2, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_SHARD_BLOCK, 3, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, SL_SHARD_BLOCK, 5, list, 4), -EBADMSG);
+	/* A forged byte anywhere, even one whose CRC32C was kept. */
+	data[2 * SL_SHARD_BLOCK + 777] ^= 0x40;
+	cr_assert_eq(sl_blocks_check(data, sizeof(data), 0, list, 4), -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data + 2 * SL_SHARD_BLOCK, SL_SHARD_BLOCK, 2, list, 4),
+		     -EBADMSG);
+	cr_assert_eq(sl_blocks_check(data, 2 * SL_SHARD_BLOCK, 0, list, 4), 0,
+		     "blocks before the forged one are good");
+}
+
+Test(finding_07, ranges_widen_to_whole_blocks_within_the_shard)
+{
+	static const struct {
+		uint32_t off, len, shard, aoff, alen;
+	} cases[] = {
+		{ 0, 65536, T7_LEN, 0, 65536 },
+		{ 65530, 10, T7_LEN, 0, 131072 },
+		{ 70000, 100, T7_LEN, 65536, 65536 },
+		{ 196700, 100, T7_LEN, 196608, 3392 },
+		{ T7_LEN - 1, 1, T7_LEN, 196608, 3392 },
+		{ 1, T7_LEN - 1, T7_LEN, 0, T7_LEN },
+		{ 5, 10, 100, 0, 100 },
+	};
+	uint32_t aoff, alen;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(sl_block_span(cases[i].off, cases[i].len, cases[i].shard, &aoff, &alen),
+			     0, "case %zu", i);
+		cr_assert_eq(aoff, cases[i].aoff, "case %zu: offset %u", i, aoff);
+		cr_assert_eq(alen, cases[i].alen, "case %zu: length %u", i, alen);
+	}
+	cr_assert_eq(sl_block_span(0, 0, T7_LEN, &aoff, &alen), -EINVAL);
+	cr_assert_eq(sl_block_span(T7_LEN - 1, 2, T7_LEN, &aoff, &alen), -EINVAL);
+	cr_assert_eq(sl_block_span(UINT32_MAX, 2, T7_LEN, &aoff, &alen), -EINVAL);
+}
+
+Test(finding_07, a_shard_digest_of_the_wrong_length_is_eproto)
+{
+	struct test_plan t;
+	uint8_t root[32] = { 0 };
+	char why[160];
+
+	test_plan_init(&t, SL_PLAN_READ);
+	t.shards[1].sha256 = (ProtobufCBinaryData){ 32, root };
+	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), 0, "%s", why);
+	t.shards[1].sha256.len = 31;
+	cr_assert_eq(sl_plan_check(&t.plan, SL_PLAN_READ, why, sizeof(why)), -EPROTO);
+}
+
+/*
+ * Forges block 1 of every stored replica of shard 0 of objects bigger than
+ * 100 KiB the way an attacker with the disk would: one byte changed, the
+ * block's CRC32C and the header's CRC recomputed, the shard's CRC32C (the one
+ * the catalog compares) kept. The data servers' own checks all pass.
+ */
+static int forge_block_1(void)
+{
+	static struct sl_shard_hdr h;
+	static uint8_t blk[SL_SHARD_BLOCK];
+	char cmd[600], path[600];
+	int n = 0;
+	FILE *ls;
+
+	snprintf(cmd, sizeof(cmd), "find %s/data*/shards -name '*.0' -size +100k", cl.dir);
+	ls = popen(cmd, "r");
+	cr_assert(ls);
+	while (fgets(path, sizeof(path), ls)) {
+		int fd;
+
+		path[strcspn(path, "\n")] = '\0';
+		fd = open(path, O_RDWR);
+		cr_assert(fd >= 0, "%s", path);
+		cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+		cr_assert_eq(pread(fd, blk, sizeof(blk), SL_SHARD_HDR_LEN + SL_SHARD_BLOCK),
+			     (ssize_t)sizeof(blk));
+		blk[100] ^= 0xff;
+		h.block_crc[1] = sl_crc32c(0, blk, sizeof(blk));
+		h.hdr_crc = 0;
+		h.hdr_crc = sl_crc32c(0, &h, sizeof(h));
+		cr_assert_eq(pwrite(fd, blk, sizeof(blk), SL_SHARD_HDR_LEN + SL_SHARD_BLOCK),
+			     (ssize_t)sizeof(blk));
+		cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+		close(fd);
+		n++;
+	}
+	pclose(ls);
+	return n;
+}
+
+TestSuite(finding_07, .timeout = 180);
+
+Test(finding_07, a_forged_block_with_its_crcs_kept_is_never_served, .init = setup,
+     .fini = teardown)
+{
+	static uint8_t in[4 * SL_SHARD_BLOCK], back[4 * SL_SHARD_BLOCK];
+	Sluice__ObjectPlan *plan;
+	sluice_session *s;
+	size_t got;
+	int roots;
+
+	cr_assert_eq(sluice_open_file(cred, NULL, "inference", &s), 0);
+	tc_ns(s, "big", sizeof(in));
+	tc_fill(in, sizeof(in), 11);
+	cr_assert_eq(sluice_put(s, "big", "obj", in, sizeof(in), NULL, 0), 0, "%s",
+		     sluice_last_error(s));
+	plan = tc_stat_plan(&cl, cred, "big", "obj");
+	roots = plan->n_shards && plan->shards[0]->sha256.len == 32;
+	sluice__object_plan__free_unpacked(plan, NULL);
+	if (!roots) {
+		sluice_close(s);
+		cr_skip_test("the catalog holds no shard roots: reads cannot verify blocks");
+	}
+	cr_assert(forge_block_1() >= 1);
+	/* A range inside the forged block, the whole shard: refused, never served. */
+	memset(back, 0, sizeof(back));
+	cr_assert_neq(sluice_read(s, "big", "obj", SL_SHARD_BLOCK + 50, back, 100, &got), 0,
+		      "forged bytes were served");
+	cr_assert(strstr(sluice_last_error(s), "no replica of shard 0"), "%s",
+		  sluice_last_error(s));
+	cr_assert_neq(sluice_read(s, "big", "obj", 0, back, sizeof(back), &got), 0,
+		      "forged bytes were served");
+	/* Blocks not forged still read, checked. */
+	cr_assert_eq(sluice_read(s, "big", "obj", 2 * SL_SHARD_BLOCK + 7, back, 1000, &got), 0,
+		     "%s", sluice_last_error(s));
+	cr_assert(memcmp(back, in + 2 * SL_SHARD_BLOCK + 7, 1000) == 0);
+	sluice_close(s);
 }
