@@ -199,16 +199,8 @@ int sl_list_check(const Sluice__ListResp *r, uint32_t asked, char *why, size_t w
 		return bad(why, why_len, "%zu objects where at most %zu were asked", r->n_objects,
 			   max);
 	for (size_t i = 0; i < r->n_objects; i++) {
-		const Sluice__Object *o = r->objects[i];
-		int rc;
+		int rc = sl_object_check(r->objects[i], why, why_len);
 
-		/* An entry the caller may not read comes by name only. */
-		if (o && o->withheld) {
-			if (!text_ok(o->ns, SL_PLAN_NAME_MAX) || !text_ok(o->name, SL_PLAN_NAME_MAX))
-				return bad(why, why_len, "object name too long");
-			continue;
-		}
-		rc = sl_object_check(o, why, why_len);
 		if (rc)
 			return rc;
 	}

@@ -20,7 +20,7 @@
 /* What sluice-meta promises (handlers_object.c, handlers_admin.c,
  * placement.h, meta.h); a reply beyond them is not from a sane server. */
 #define SL_PLAN_SHARD_SIZE_MAX (16u << 20)
-#define SL_PLAN_SHARDS_MAX 65536u
+#define SL_PLAN_SHARDS_MAX 16384u
 #define SL_PLAN_REPLICAS_MAX 16u
 #define SL_PLAN_SERVERS_MAX 256u
 #define SL_PLAN_NAME_MAX 1024u   /* object names; other names are shorter */
