@@ -216,6 +216,7 @@ struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__O
 	r->shard_size = o->shard_size;
 	r->shard_count = o->shard_count;
 	r->created_ms = o->created_ms;
+	r->withheld = o->withheld;
 	if (o->sha256.len == 32)
 		sl_hex_encode(o->sha256.data, 32, r->sha256);
 	r->tags = calloc(o->n_tags + 1, sizeof(*r->tags));

@@ -78,6 +78,9 @@ struct sluice_object {
 	struct sluice_shard_info *shards;
 	size_t n_servers;
 	struct sluice_server_info *servers;
+	/* Listings only: 1 when the caller may not read the object, which then
+	 * comes by name only (no size, digest, tags or id). */
+	int withheld;
 };
 
 /* Called during long transfers with the bytes done so far. */

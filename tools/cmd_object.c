@@ -494,11 +494,20 @@ int cmd_ls(struct cli *c)
 			if (c->json) {
 				printf("%s{\"name\":", shown ? "," : "");
 				json_str(stdout, o->name);
+				if (o->withheld) {
+					printf(",\"withheld\":true}");
+					continue;
+				}
 				printf(",\"size\":%llu,\"sha256\":\"%s\",\"created_ms\":%llu,\"tags\":",
 				       (unsigned long long)o->size, o->sha256,
 				       (unsigned long long)o->created_ms);
 				json_tags(stdout, o->tags, o->n_tags);
 				printf("}");
+			} else if (o->withheld) {
+				/* Listed by name only: the caller may not read it. */
+				printf("%10s  %-13s  ", "-", "withheld");
+				text_str(stdout, o->name);
+				putchar('\n');
 			} else {
 				char cls[64];
 
