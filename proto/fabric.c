@@ -86,6 +86,10 @@ int sl_fabric_open(struct sl_fabric *f, const char *provider, const char *node,
 	hints->domain_attr->control_progress = FI_PROGRESS_MANUAL;
 	hints->domain_attr->data_progress = FI_PROGRESS_MANUAL;
 	hints->fabric_attr->prov_name = strdup(provider);
+	if (!hints->fabric_attr->prov_name) {
+		fi_freeinfo(hints);
+		return -ENOMEM;
+	}
 	if (service && strcmp(service, "0") == 0)
 		service = NULL;
 

@@ -22,7 +22,10 @@ void sl_rpc_client_init(struct sl_rpc_client *c, const char *addr, const char *k
 	memcpy(c->secret, secret, SL_KEY_LEN);
 	c->conn = (struct sl_conn)SL_CONN_INIT;
 	c->timeout_ms = timeout_ms ? timeout_ms : 10000;
-	sl_random_bytes(&c->next_id, sizeof(c->next_id));
+	/* Ids only tell replies apart; freshness comes from each request's
+	 * random nonce, whose draw is checked where it is made. */
+	if (sl_random_bytes(&c->next_id, sizeof(c->next_id)))
+		c->next_id = sl_mono_ms();
 	c->next_id &= 0xffffffffull;
 }
 

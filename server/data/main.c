@@ -45,8 +45,9 @@ static int server_id(struct sl_data *d)
 		d->cfg.id = n > 0 ? (uint32_t)strtoul(text, NULL, 10) : 0;
 		return d->cfg.id ? 0 : -EINVAL;
 	}
-	while (!id)
-		sl_random_bytes(&id, sizeof(id));
+	while (!(id & 0x7fffffff))
+		if (sl_random_bytes(&id, sizeof(id)))
+			return -EIO;
 	id &= 0x7fffffff;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)

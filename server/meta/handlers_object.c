@@ -563,7 +563,10 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 				   &reason, r);
 	if (rc)
 		return rc;
-	sl_random_bytes(&cap_id, sizeof(cap_id));
+	if (sl_random_bytes(&cap_id, sizeof(cap_id))) {
+		rc = sl_fail(r, -EIO, "cannot mint the capability");
+		goto out;
+	}
 	rc = audit_read(m, c, "read.grant", req->ns, req->name, req->purpose, plan.object, "allow",
 			reason, cap_id);
 	if (rc) {

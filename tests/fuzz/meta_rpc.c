@@ -19,19 +19,13 @@
 #include "sl_time.h"
 
 
-typedef int (*handler_fn)(struct sl_meta *m, const struct sl_caller *c,
-			  const ProtobufCMessage *req, struct sl_reply *r);
-
-static const struct {
-	const ProtobufCMessageDescriptor *req;
-	handler_fn fn;
-} rpcs[] = {
-#define TEST_RPC(name, lc, num, req_t, resp_t, req_lc, resp_lc)                                    \
-	{ &sluice__##req_lc##__descriptor, (handler_fn)sl_h_##lc },
+/* Every RPC's frame type; handlers are reached through the server's own typed table. */
+static const uint16_t rpc_types[] = {
+#define TEST_RPC(name, lc, num, req_t, resp_t, req_lc, resp_lc) num,
 	SL_META_RPCS(TEST_RPC)
 #undef TEST_RPC
 };
-#define TEST_N_RPCS (sizeof(rpcs) / sizeof(rpcs[0]))
+#define TEST_N_RPCS (sizeof(rpc_types) / sizeof(rpc_types[0]))
 
 struct test_ctx {
 	struct sl_meta m;
@@ -68,7 +62,7 @@ static void test_die(const char *what)
 static int test_call(unsigned rpc, const struct sl_caller *c, const ProtobufCMessage *req)
 {
 	struct sl_reply r = { 0 };
-	int rc = rpcs[rpc].fn(&ctx->m, c, req, &r);
+	int rc = sl_meta_rpc_find(rpc_types[rpc])->call(&ctx->m, c, req, &r);
 
 	if (rc != r.err)
 		abort(); /* a handler must report what it returns */
@@ -186,7 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	rpc = data[0] % TEST_N_RPCS;
-	req = protobuf_c_message_unpack(rpcs[rpc].req, NULL, size - 2, data + 2);
+	req = protobuf_c_message_unpack(sl_meta_rpc_find(rpc_types[rpc])->req, NULL, size - 2,
+					  data + 2);
 	if (!req)
 		return 0;
 	test_call(rpc, &ctx->callers[data[1] % 4], req);
