@@ -492,18 +492,13 @@ static void on_event(struct sl_data *d, const struct sl_fabric_event *ev)
 	if (!s)
 		return;
 	switch (s->state) {
-	case SL_SLOT_ABORTED:
-		if (--s->pending > 0)
-			break;
-		if (!d->stopping)
-			post_recv(d, s);
-		else
-			s->state = SL_SLOT_IDLE;
-		break;
 	case SL_SLOT_SERVING:
 		if (ev->err)
 			SL_WARN("serving request %llu: %s", (unsigned long long)s->req_id,
 				strerror(-ev->err));
+		/* The slot is free once its last operation is back, as an aborted one's. */
+		__attribute__((fallthrough));
+	case SL_SLOT_ABORTED:
 		if (--s->pending > 0)
 			break;
 		if (!d->stopping)

@@ -530,3 +530,17 @@ pid_t tc_cli_put_start(struct tcluster *c, const char *cred, const uint8_t *data
 	}
 	return pid;
 }
+
+int tc_cli_va(const char *cred, char *out, size_t out_len, const char *first, va_list ap)
+{
+	char *argv[32];
+	int n = 0;
+
+	argv[n++] = (char *)bin("SLUICE_CLI_BIN");
+	argv[n++] = (char *)"-c";
+	argv[n++] = (char *)cred;
+	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	argv[n] = NULL;
+	return tc_run(argv, out, out_len);
+}

@@ -8,6 +8,7 @@
 #ifndef SL_TEST_CLUSTER_H
 #define SL_TEST_CLUSTER_H
 
+#include <stdarg.h>
 #include <sys/types.h>
 
 #include "rpc_client.h"
@@ -86,6 +87,11 @@ pid_t tc_cli_put_start(struct tcluster *c, const char *cred, const uint8_t *data
 
 /* Fills buf with a reproducible pattern for seed. */
 void tc_fill(void *buf, size_t len, unsigned seed);
+/*
+ * Runs the CLI ($SLUICE_CLI_BIN) as the principal of cred with the arguments
+ * first, ... (NULL-terminated), output captured into out; returns the exit code.
+ */
+int tc_cli_va(const char *cred, char *out, size_t out_len, const char *first, va_list ap);
 /* Runs argv (NULL-terminated) with stdout/stderr captured into out; returns the exit code. */
 int tc_run(char *const argv[], char *out, size_t out_len);
 

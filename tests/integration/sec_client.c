@@ -54,20 +54,13 @@ static void teardown(void)
 /* Runs the CLI as alice with the given arguments (NULL-terminated). */
 static int sluice(const char *first, ...)
 {
-	char *argv[32];
-	int n = 0;
 	va_list ap;
+	int rc;
 
-	argv[n++] = getenv("SLUICE_CLI_BIN");
-	argv[n++] = (char *)"-c";
-	argv[n++] = cred;
 	va_start(ap, first);
-	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
+	rc = tc_cli_va(cred, out, sizeof(out), first, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	cr_assert(argv[0]);
-	return tc_run(argv, out, sizeof(out));
+	return rc;
 }
 
 static void write_file(const char *path, const char *text)
