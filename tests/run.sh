@@ -38,9 +38,13 @@ run_suite() { # build-dir label meson-options...
   local ok fail
   ok=$(sed -n 's/.*Synthesis: Tested: [0-9]* | Passing: \([0-9]*\).*/\1/p' "$log" | paste -sd+ | sed 's/^$/0/' )
   fail=$(sed -n 's/.*| Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1+\2/p' "$log" | paste -sd+ | sed 's/^$/0/')
+  ok=$((ok))
+  fail=$((fail))
   passed=$((passed + ok))
   failed=$((failed + fail))
-  [ "$rc" -eq 0 ] || [ "$fail" != 0 ] || failed=$((failed + 1))
+  # A failure no Criterion summary counted (a sanitizer report, a crash, a
+  # fuzz target) still fails the run.
+  [ "$rc" -eq 0 ] || [ "$fail" -ne 0 ] || failed=$((failed + 1))
 }
 
 run_suite build-test "plain build" -Dtests=enabled --werror --buildtype=debugoptimized

@@ -43,6 +43,7 @@ static void test_cleanup(void)
 
 	if (!ctx)
 		return;
+	sl_audit_close(&ctx->m);
 	sl_registry_free(&ctx->m);
 	sl_catalog_close(ctx->m.cat);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctx->dir);
