@@ -62,8 +62,8 @@ int main(int argc, char **argv)
 		SL_OPT_STRING("data-dir", "SLUICE_META_DATA_DIR", cfg->data_dir, "./sluice-meta",
 		  "folder for the catalog and the bootstrap admin credentials"),
 		SL_OPT_STRING("cluster-key", "SLUICE_CLUSTER_KEY", cfg->cluster_key, "",
-		  "file with the cluster secret (64 hex digits), shared with data servers; "
-		  "created in data-dir when unset"),
+		  "file with the cluster secret (64 hex digits), held by sluice-meta alone "
+		  "(data servers get derived keys: --server-key); created in data-dir when unset"),
 		SL_OPT_STRING("tls-cert", "SLUICE_META_TLS_CERT", cfg->tls_cert, "",
 		  "PEM certificate chain the control plane presents (TLS 1.3); unset: issued "
 		  "at every start from a cluster CA made in data-dir"),
