@@ -22,6 +22,8 @@ struct ssl_ctx_st;
 /* Connections still in their TLS handshake or first request, and how long
  * each may take for both; the oldest gives way to a newcomer when full. */
 #define SL_META_MAX_UNAUTH 64
+/* Unauthenticated connections one source (an IPv4 address, an IPv6 /64) may hold. */
+#define SL_META_UNAUTH_PER_SOURCE 32
 #define SL_META_AUTH_MS 5000u
 /* Authenticated connections one principal, one tenant, all data servers may hold. */
 #define SL_META_CONNS_PER_PRINCIPAL 64
@@ -91,6 +93,7 @@ struct sl_meta_conn {
 	enum sl_meta_conn_state state;
 	pthread_t thread;
 	uint64_t since_ms;
+	uint8_t source[8]; /* the peer's IPv4 address or IPv6 /64 (see server.c) */
 	int is_server;
 	uint64_t principal, tenant;
 };

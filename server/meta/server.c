@@ -6,9 +6,12 @@
  * Nobody without credentials may hold the server. A connection starts
  * unauthenticated: it has SL_META_AUTH_MS for the TLS handshake and a first
  * frame of at most SL_FRAME_FIRST_MAX bytes that must be a correctly signed
- * request; at most SL_META_MAX_UNAUTH such connections exist, and when they
- * are all taken the oldest is hung up on to make room, so a flood of idle or
- * slow peers only ever delays a newcomer by one handshake. Only then may
+ * request. One source (an IPv4 address, an IPv6 /64) holds at most
+ * SL_META_UNAUTH_PER_SOURCE such connections, all sources together
+ * SL_META_MAX_UNAUTH; a newcomer over its source's share replaces that
+ * source's oldest, and when the table is full the oldest of the source
+ * holding the most gives way, so a flood from one place only ever evicts
+ * itself. Only then may
  * frames reach SL_FRAME_MAX, and the connection stays bound to that
  * principal, within per-principal, per-tenant and total caps. An unknown
  * type, a failed authentication or a malformed frame ends the connection
@@ -270,15 +273,41 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
+/* The part of a peer's address its unauthenticated connections are counted by. */
+static void source_of(const struct sockaddr_storage *sa, uint8_t out[8])
+{
+	memset(out, 0, 8);
+	if (sa->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			memcpy(out, a->s6_addr + 12, 4);
+		else
+			memcpy(out, a->s6_addr, 8); /* a /64: one site's worth */
+		out[7] |= 1; /* never equal to an IPv4 source */
+	}
+}
+
+static void hang_up(struct sl_meta *m, struct sl_meta_conn *sc)
+{
+	shutdown(sc->fd, SHUT_RDWR);
+	sc->state = SL_CONN_DONE;
+	m->n_unauth--;
+}
+
 /*
  * Reaps every finished connection thread, makes room among unauthenticated
- * connections (hanging up on the oldest) and returns a free slot, or -1.
- * Called with conns_lock held.
+ * connections for one from source and returns a free slot, or -1: the
+ * source's own oldest gives way when it holds its share, otherwise the
+ * oldest of the source holding the most when all are taken. Called with
+ * conns_lock held.
  */
-static int find_slot(struct sl_meta *m)
+static int find_slot(struct sl_meta *m, const uint8_t source[8])
 {
-	struct sl_meta_conn *oldest = NULL;
-	int free_slot = -1;
+	struct sl_meta_conn *unauth[SL_META_MAX_UNAUTH], *own_oldest = NULL, *victim = NULL;
+	int free_slot = -1, n = 0, own = 0, most = 0;
 
 	for (int i = 0; i < SL_META_N_SLOTS; i++) {
 		struct sl_meta_conn *sc = &m->conns[i];
@@ -290,14 +319,35 @@ static int find_slot(struct sl_meta *m)
 		}
 		if (sc->state == SL_CONN_FREE && free_slot < 0)
 			free_slot = i;
-		if (sc->state == SL_CONN_UNAUTH && (!oldest || sc->since_ms < oldest->since_ms))
-			oldest = sc;
+		if (sc->state == SL_CONN_UNAUTH && n < SL_META_MAX_UNAUTH)
+			unauth[n++] = sc;
 	}
-	if (m->n_unauth >= SL_META_MAX_UNAUTH && oldest) {
-		SL_DEBUG("hanging up on the oldest unauthenticated connection");
-		shutdown(oldest->fd, SHUT_RDWR);
-		oldest->state = SL_CONN_DONE;
-		m->n_unauth--;
+	for (int i = 0; i < n; i++) {
+		int same = 0;
+		struct sl_meta_conn *oldest = unauth[i];
+
+		for (int j = 0; j < n; j++)
+			if (memcmp(unauth[j]->source, unauth[i]->source, 8) == 0) {
+				same++;
+				if (unauth[j]->since_ms < oldest->since_ms)
+					oldest = unauth[j];
+			}
+		if (memcmp(unauth[i]->source, source, 8) == 0) {
+			own = same;
+			own_oldest = oldest;
+		}
+		if (same > most) {
+			most = same;
+			victim = oldest;
+		}
+	}
+	if (own >= SL_META_UNAUTH_PER_SOURCE)
+		victim = own_oldest;
+	else if (m->n_unauth < SL_META_MAX_UNAUTH)
+		victim = NULL;
+	if (victim) {
+		SL_DEBUG("hanging up on an unauthenticated connection to make room");
+		hang_up(m, victim);
 	}
 	return free_slot;
 }
@@ -314,17 +364,22 @@ int sl_meta_serve(struct sl_meta *m)
 		m->conns[i] = (struct sl_meta_conn){ .fd = -1, .state = SL_CONN_FREE };
 	while (!m->stopping) {
 		struct pollfd pfd = { .fd = m->listen_fd, .events = POLLIN };
+		struct sockaddr_storage peer = { 0 };
+		socklen_t peer_len = sizeof(peer);
+		uint8_t source[8];
 		struct conn_arg *a;
 		int fd, slot;
 
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
-		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		fd = accept4(m->listen_fd, (struct sockaddr *)&peer, &peer_len,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			continue;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+		source_of(&peer, source);
 		pthread_mutex_lock(&m->conns_lock);
-		slot = find_slot(m);
+		slot = find_slot(m, source);
 		a = slot >= 0 ? malloc(sizeof(*a)) : NULL;
 		if (!a) {
 			pthread_mutex_unlock(&m->conns_lock);
@@ -335,6 +390,7 @@ int sl_meta_serve(struct sl_meta *m)
 		*a = (struct conn_arg){ m, slot };
 		m->conns[slot] = (struct sl_meta_conn){ .fd = fd, .state = SL_CONN_UNAUTH,
 							.since_ms = sl_mono_ms() };
+		memcpy(m->conns[slot].source, source, sizeof(source));
 		if (pthread_create(&m->conns[slot].thread, &attr, conn_main, a)) {
 			m->conns[slot] = (struct sl_meta_conn){ .fd = -1, .state = SL_CONN_FREE };
 			close(fd);

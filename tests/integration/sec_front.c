@@ -7,8 +7,11 @@
 #include <criterion/criterion.h>
 #include <endian.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +196,63 @@ Test(finding_03, unauthenticated_connections_do_not_lock_out_clients)
 	for (int i = 0; i < n_idle; i++)
 		close(idle[i]);
 	served_within(3000);
+}
+
+/* Opens TCP connections to sluice-meta from 127.0.0.2 as fast as it can until
+ * *stop, never saying a word, keeping the newest few hundred open. */
+static void *flood(void *arg)
+{
+	enum { KEEP = 256 };
+	const volatile int *stop = arg;
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	char host[64];
+	uint16_t port;
+	int held[KEEP], n = 0;
+	long opened = 0;
+
+	from.sin_addr.s_addr = inet_addr("127.0.0.2");
+	cr_assert_eq(sl_addr_parse(cl.meta_addr, host, sizeof(host), &port), 0);
+	to.sin_addr.s_addr = inet_addr(host);
+	to.sin_port = htons(port);
+	for (int i = 0; i < KEEP; i++)
+		held[i] = -1;
+	while (!*stop) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			break;
+		if (bind(fd, (struct sockaddr *)&from, sizeof(from)) ||
+		    connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+			close(fd);
+			continue;
+		}
+		opened++;
+		if (held[n] >= 0)
+			close(held[n]);
+		held[n] = fd;
+		n = (n + 1) % KEEP;
+	}
+	for (int i = 0; i < KEEP; i++)
+		if (held[i] >= 0)
+			close(held[i]);
+	return (void *)opened;
+}
+
+Test(finding_03, a_flood_from_one_source_only_evicts_itself)
+{
+	pthread_t t;
+	volatile int stop = 0;
+	void *opened;
+
+	/* Another source keeps opening connections and never authenticates... */
+	cr_assert_eq(pthread_create(&t, NULL, flood, (void *)&stop), 0);
+	sleep_ms(500);
+	/* ...and a client from here still gets in, every time. */
+	for (int i = 0; i < 10; i++)
+		served_within(3000);
+	stop = 1;
+	pthread_join(t, &opened);
+	cr_assert_gt((long)opened, 64, "the flood opened only %ld connections", (long)opened);
 }
 
 Test(finding_03, unauthenticated_connections_have_a_bounded_lifetime)
