@@ -52,23 +52,29 @@ static void audit_refused(struct sl_meta *m, const char *event, uint64_t tenant,
 		SL_ERR_RC(rc, "audit: refused %s of %s not recorded", event, name);
 }
 
-static int tenant_has_principal_one(void *arg, const uint8_t *key, size_t klen,
-				    const uint8_t *val, size_t vlen)
+struct principal_count {
+	size_t n, limit;
+};
+
+static int principal_count_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
+			       size_t vlen)
 {
-	*(int *)arg = 1;
-	return 1;
+	struct principal_count *pc = arg;
+
+	return ++pc->n >= pc->limit;
 }
 
-/* 1 when the tenant has a principal, 0 when none, or a negative errno. */
-static int tenant_has_principal(struct sl_meta *m, uint64_t tenant)
+/* How many principals the tenant has, counting up to limit; or a negative errno. */
+static long tenant_principals(struct sl_meta *m, uint64_t tenant, size_t limit)
 {
+	struct principal_count pc = { 0, limit };
 	struct sl_key k;
-	int found = 0, rc;
+	int rc;
 
 	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant);
-	rc = sl_catalog_scan(m->cat, SL_CF_PRINCIPALS, k.b, k.len, NULL, 0,
-			     tenant_has_principal_one, &found);
-	return rc < 0 ? rc : found;
+	rc = sl_catalog_scan(m->cat, SL_CF_PRINCIPALS, k.b, k.len, NULL, 0, principal_count_one,
+			     &pc);
+	return rc < 0 ? rc : (long)pc.n;
 }
 
 /*
@@ -99,7 +105,7 @@ static int may_create_principal(struct sl_meta *m, const struct sl_caller *c, ui
 					     req->n_purposes, clearance, &why);
 		goto out;
 	}
-	rc = tenant_has_principal(m, tenant);
+	rc = (int)tenant_principals(m, tenant, 1);
 	if (rc < 0)
 		return sl_fail(r, rc, "catalog read failed");
 	why = "a cluster admin creates only a tenant's first principal; its admins create the rest";
@@ -244,6 +250,18 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 	rc = may_create_principal(m, c, tenant, req, clearance, r);
 	if (rc)
 		goto out;
+	/* Each principal in use holds a window of the replay cache: no tenant may
+	 * have enough of them to crowd the others out (server/meta/replay.h). */
+	{
+		long n = tenant_principals(m, tenant, m->cfg.tenant_principals_max);
+
+		if (n < 0 || (uint64_t)n >= m->cfg.tenant_principals_max) {
+			rc = n < 0 ? sl_fail(r, (int)n, "catalog read failed")
+				   : sl_fail(r, -EDQUOT, "the tenant has %u principals, the most allowed",
+					     m->cfg.tenant_principals_max);
+			goto out;
+		}
+	}
 	sl_key_str(sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant), req->name);
 	rc = sl_catalog_get_raw(m->cat, SL_CF_PRINCIPALS, k.b, k.len, &val, &vlen);
 	free(val);

@@ -85,6 +85,9 @@ int main(int argc, char **argv)
 		  "default replica count of new namespaces"),
 		SL_OPT_NUMBER("pending-expiry-s", "SLUICE_PENDING_EXPIRY_S", &cfg->pending_expiry_s,
 		  "3600", "an ingest not committed after this long is abandoned and its shards deleted"),
+		SL_OPT_NUMBER("tenant-principals-max", "SLUICE_TENANT_PRINCIPALS_MAX",
+		  &cfg->tenant_principals_max, "1024",
+		  "principals one tenant may have (each holds a window of the replay cache)"),
 		SL_OPT_NUMBER("server-key", "SLUICE_SERVER_KEY_ID", &cfg->server_key_id, "0",
 		  "write the key of data server ID (derived from the cluster key) to --out, and exit"),
 		SL_OPT_STRING("out", "SLUICE_SERVER_KEY_OUT", cfg->server_key_out, "",
@@ -102,9 +105,10 @@ int main(int argc, char **argv)
 	sl_log_init("sluice-meta", level < 0 ? SL_LOG_INFO : level);
 	if (cfg->shard_size < 4096 || cfg->shard_size > (16u << 20) || !cfg->replicas ||
 	    cfg->replicas > 16 || !cfg->down_after_ms || !cfg->heartbeat_ms ||
-	    !cfg->pending_expiry_s) {
+	    !cfg->pending_expiry_s || !cfg->tenant_principals_max ||
+	    cfg->tenant_principals_max > 4096) {
 		SL_ERR("bad configuration: shard-size 4096..16777216, replicas 1..16, "
-		       "heartbeat, down-after and pending-expiry > 0");
+		       "heartbeat, down-after and pending-expiry > 0, tenant-principals-max 1..4096");
 		free(m);
 		return 2;
 	}

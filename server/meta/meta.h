@@ -45,6 +45,7 @@ struct sl_meta_config {
 	uint32_t shard_size;
 	uint32_t replicas;
 	uint32_t pending_expiry_s;
+	uint32_t tenant_principals_max;
 	uint32_t server_key_id;   /* --server-key: write that server's key file and exit */
 	char server_key_out[256];
 };

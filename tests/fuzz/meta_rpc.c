@@ -97,6 +97,7 @@ static void test_setup(void)
 	m->cfg.shard_size = 65536;
 	m->cfg.replicas = 3;
 	m->cfg.pending_expiry_s = 3600;
+	m->cfg.tenant_principals_max = 1024;
 	pthread_mutex_init(&m->mutate_lock, NULL);
 	pthread_mutex_init(&m->servers_lock, NULL);
 	pthread_mutex_init(&m->audit_lock, NULL);

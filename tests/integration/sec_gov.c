@@ -771,3 +771,34 @@ Test(finding_07, plans_carry_each_shards_root)
 	sluice__object_plan__free_unpacked(plan, NULL);
 	free(data);
 }
+
+/* ---- finding 4: no tenant crowds the others out of the replay cache ----- */
+
+/* Each principal in use holds a window of sluice-meta's replay cache; a cap
+ * per tenant keeps one tenant from holding enough to lock others out. */
+static void setup_capped(void)
+{
+	/* Inherited by the sluice-meta the harness starts. */
+	setenv("SLUICE_TENANT_PRINCIPALS_MAX", "4", 1);
+	setup_two();
+}
+
+TestSuite(finding_04, .init = setup_capped, .fini = teardown, .timeout = 180);
+
+Test(finding_04, a_tenant_has_at_most_its_share_of_principals)
+{
+	char name[16];
+
+	/* acme has its admin and alice: two more fit, the fifth does not. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		cr_assert_eq(create(alice, NULL, name, reader_role, 1, inference, 1, "internal", NULL, 0),
+			     0, "%s", sluice_last_error(alice));
+	}
+	cr_assert_eq(create(alice, NULL, "one-too-many", reader_role, 1, inference, 1, "internal", NULL,
+			    0), -EDQUOT);
+	cr_assert(strstr(sluice_last_error(alice), "most allowed"), "%s", sluice_last_error(alice));
+	/* Another tenant is not affected. */
+	cr_assert_eq(create(bob, NULL, "q0", reader_role, 1, inference, 1, "internal", NULL, 0), 0, "%s",
+		     sluice_last_error(bob));
+}
