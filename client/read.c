@@ -6,7 +6,7 @@
  * next replica when a server is down, slow or refuses.
  *
  * What a replica serves is checked against the catalog, not against the
- * replica's word: when the plan holds a shard's root (client/digest.h), the
+ * replica's word: when the plan holds a shard's root (proto/digest.h), the
  * reader fetches the shard's block-digest list once, checks that it hashes
  * to the root, reads whole 64 KiB blocks (into a bounce buffer when the
  * range asked for is not block-aligned) and checks each block against the

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -198,7 +197,7 @@ int sl_shardstore_write(struct sl_shardstore *s, uint64_t tenant, uint64_t objec
 
 		h.block_crc[b] = sl_crc32c(0, data + at, n);
 		whole = sl_crc32c(whole, data + at, n);
-		if (!EVP_Digest(data + at, n, h.block_sha[b], NULL, EVP_sha256(), NULL))
+		if (sl_block_digest(data + at, n, h.block_sha[b]))
 			return -ENOMEM;
 	}
 	if (whole != crc32c)

@@ -20,11 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
+
 #define SL_SHARD_HDR_LEN 12288u
 #define SL_SHARD_MAGIC 0x32445241485353ull /* "SSHARD2" */
 #define SL_SHARD_VERSION 2u
-#define SL_SHARD_DIGEST 32u /* SHA-256 of one block */
-#define SL_SHARD_BLOCK 65536u
+#define SL_SHARD_DIGEST SL_DIGEST_LEN /* SHA-256 of one block */
 #define SL_SHARD_MAX_BLOCKS 256u /* so the largest shard is 16 MiB */
 #define SL_SHARD_MAX (SL_SHARD_BLOCK * SL_SHARD_MAX_BLOCKS)
 

@@ -20,7 +20,6 @@
 #include "capability.h"
 #include "cluster.h"
 #include "crc32c.h"
-/* Before digest.h, which defines SL_SHARD_BLOCK only where nothing did. */
 #include "shardstore.h"
 #include "shard_verify.h"
 #include "frame.h"

@@ -1,6 +1,7 @@
 /*
- * Shard integrity digests, shared by the client's put (which computes them)
- * and read (which verifies against them). A shard is cut into SL_SHARD_BLOCK
+ * Shard integrity digests, shared by the client's put (which computes them),
+ * its reads (which verify against them) and the data servers (which keep the
+ * per-block list with each shard). A shard is cut into SL_SHARD_BLOCK
  * bytes blocks, the last one possibly short; its root is
  *   SHA-256( SHA-256(block 0) || SHA-256(block 1) || ... ),
  * which sluice-meta keeps in the catalog (Shard.sha256) and hands only to
@@ -8,15 +9,14 @@
  * list checks against the root, each block against the list, so a range
  * read verifies only the blocks it touches. Pure functions, thread-safe.
  */
-#ifndef SL_CLIENT_DIGEST_H
-#define SL_CLIENT_DIGEST_H
+#ifndef SL_DIGEST_H
+#define SL_DIGEST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef SL_SHARD_BLOCK
-#define SL_SHARD_BLOCK (64u << 10)
-#endif
+/* The unit of checksums and digests in a shard, the same for every process. */
+#define SL_SHARD_BLOCK 65536u
 #define SL_DIGEST_LEN 32
 
 /* Blocks in a shard of len bytes. */
