@@ -149,6 +149,11 @@ uint64_t sluice_reader_size(const sluice_reader *r)
 	return r->plan->object->size;
 }
 
+struct sluice_object *sluice_reader_object(const sluice_reader *r)
+{
+	return sl_object_from_pb(r->plan->object, NULL);
+}
+
 void sluice_reader_close(sluice_reader *r)
 {
 	if (!r)

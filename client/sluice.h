@@ -141,6 +141,13 @@ int sluice_get_fd(sluice_session *s, const char *ns, const char *name, int fd,
 int sluice_reader_open(sluice_session *s, const char *ns, const char *name, sluice_reader **out);
 int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got);
 uint64_t sluice_reader_size(const sluice_reader *r);
+/*
+ * The object as its latest grant describes it (size, digest, tags; no
+ * shards), so that a caller decides how to serve it (a mount keeps
+ * confidential objects out of the page cache) from what was just checked.
+ * NULL when out of memory; free with sluice_object_free.
+ */
+struct sluice_object *sluice_reader_object(const sluice_reader *r);
 
 /* One range of a batched read. */
 struct sluice_iov {

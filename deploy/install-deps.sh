@@ -7,7 +7,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libfabric-dev libfabric-bin librocksdb-dev liburing-dev
   libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev libisal-dev
-  libcriterion-dev openssl
+  libcriterion-dev openssl libfuse3-dev fuse3 attr fio
 )
 
 missing=()

@@ -1,0 +1,708 @@
+/*
+ * The FUSE operations of sluice-mount.
+ *
+ * Reads: every open is a grant from sluice-meta (refused: EACCES, audited
+ * there); the open file keeps its libsluice reader, whose grant renews
+ * itself. Objects classified confidential or above are served with direct_io,
+ * so that the kernel's page cache never serves them after a revocation; the
+ * rest with keep_cache, since an object never changes. A file read
+ * sequentially is fetched ahead in a window of parallel 1 MiB pieces; a random
+ * read goes straight from the data servers into FUSE's reply buffer.
+ *
+ * Writes (--rw only): new files, spooled until close (spool.c). Objects are
+ * immutable: writing into one is EPERM (EROFS on a read-only mount), with the
+ * reason logged. Tags are the extended attributes user.sluice.<key>.
+ */
+#define FUSE_USE_VERSION 312
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse3/fuse.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "mount.h"
+#include "sl_log.h"
+#define sluice_delete(s, ns, n) (-ENOSYS) /* TEMP */
+
+/* The read-ahead window of a file read sequentially, its pieces, and how much
+ * memory all windows of a mount may hold together. */
+#define SL_RA_MAX (8u << 20)
+#define SL_RA_PIECE (1u << 20)
+#define SL_RA_TOTAL_MAX (512ull << 20)
+/* The smallest read worth a window: below it, reads go direct. */
+#define SL_RA_MIN_READ (64u << 10)
+
+struct sl_file {
+	struct sl_spool *spool; /* a file being written, or */
+	sluice_reader *r;       /* an object being read, through */
+	unsigned idx;           /* the session its grant is bound to */
+	pthread_mutex_t lock;
+	uint64_t size;
+	uint64_t next_off; /* where the last read ended */
+	char *ra;          /* the read-ahead window: [ra_off, ra_off + ra_len) */
+	uint64_t ra_off;
+	size_t ra_len;
+	size_t ra_cap;
+};
+
+static struct sl_mnt *mnt(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct sl_file *file_of(const struct fuse_file_info *fi)
+{
+	return (struct sl_file *)(uintptr_t)fi->fh;
+}
+
+/* ---- attributes and directories --------------------------------------------- */
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct sl_mnt *m = mnt();
+
+	cfg->entry_timeout = m->attr_timeout_s;
+	cfg->attr_timeout = m->attr_timeout_s;
+	cfg->negative_timeout = 1.0;
+	cfg->nullpath_ok = 0;
+	cfg->use_ino = 0;
+	conn->max_write = 1u << 20;
+	conn->max_read = 1u << 20; /* as the max_read mount option says */
+	conn->max_readahead = 1u << 20;
+	conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (m->ready_fd >= 0) {
+		/* The mount is usable now: a daemonized mount's parent may return. */
+		if (write(m->ready_fd, "0", 1) < 0)
+			SL_WARN("the parent of the mount is gone");
+		close(m->ready_fd);
+		m->ready_fd = -1;
+	}
+	return m;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_node n;
+	int rc;
+
+	if (fi && fi->fh) {
+		struct sl_file *f = file_of(fi);
+
+		if (f->spool) {
+			sl_spool_file_size(f->spool, &n);
+		} else if (!sl_cache_get(m, path, &n) || n.kind != SL_NODE_FILE) {
+			/* The grant's word: the file is readable, and this big. */
+			n = (struct sl_node){ .kind = SL_NODE_FILE, .size = f->size };
+		}
+		sl_tree_stat(m, &n, st);
+		return 0;
+	}
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc == 0)
+		sl_tree_stat(m, &n, st);
+	return rc;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct sl_dir *d = NULL;
+	int rc = sl_dir_open(mnt(), path, &d);
+
+	if (rc == 0)
+		fi->fh = (uintptr_t)d;
+	return rc;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_dir *d = (struct sl_dir *)(uintptr_t)fi->fh;
+	int plus = (flags & FUSE_READDIR_PLUS) != 0;
+
+	(void)path;
+	for (uint64_t pos = (uint64_t)off;; pos++) {
+		const char *name;
+		struct sl_node n;
+		struct stat st;
+		int rc = sl_dir_entry(m, d, pos, &name, &n);
+
+		if (rc <= 0)
+			return rc;
+		sl_tree_stat(m, &n, &st);
+		if (fill(buf, name, &st, (off_t)(pos + 1), plus ? FUSE_FILL_DIR_PLUS : 0))
+			return 0; /* FUSE's buffer is full: it comes back at pos */
+	}
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	sl_dir_close((struct sl_dir *)(uintptr_t)fi->fh);
+	return 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *sv)
+{
+	(void)path;
+	/* The catalog has no quota to report yet: a large, mostly free volume,
+	 * so that tools checking for space before they copy go on. */
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = 1u << 20;
+	sv->f_frsize = 1u << 20;
+	sv->f_blocks = 1ull << 30;
+	sv->f_bfree = 1ull << 29;
+	sv->f_bavail = 1ull << 29;
+	sv->f_files = 1ull << 32;
+	sv->f_ffree = 1ull << 31;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+/* ---- reading --------------------------------------------------------------------- */
+
+/* Objects never change: only a mount with --rw may make new ones. */
+static int immutable(const struct sl_mnt *m, const char *path, const char *what)
+{
+	SL_INFO("%s %s refused: objects are immutable%s", what, path,
+		m->rw ? "" : " and the mount is read-only");
+	return m->rw ? -EPERM : -EROFS;
+}
+
+static int is_confidential(const struct sluice_object *o)
+{
+	for (size_t i = 0; o && i < o->n_tags; i++)
+		if (strcmp(o->tags[i].key, "classification") == 0)
+			return strcmp(o->tags[i].value, "confidential") == 0 ||
+			       strcmp(o->tags[i].value, "restricted") == 0;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_path p;
+	struct sl_node n;
+	struct sl_file *f;
+	struct sluice_object *o;
+	sluice_session *s;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return immutable(m, path, "write to");
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	if (sl_spool_lookup(m, path, &n))
+		return -EBUSY; /* being written through this mount: not an object yet */
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	s = sl_mnt_get(m, &f->idx);
+	rc = sluice_reader_open(s, p.ns, p.name, &f->r);
+	if (rc == -EINVAL)
+		rc = -ENOENT;
+	rc = sl_mnt_errno(rc, s, "open", path);
+	if (rc == 0) {
+		f->size = sluice_reader_size(f->r);
+		o = sluice_reader_object(f->r);
+		if (!o) {
+			rc = -ENOMEM;
+		} else if (is_confidential(o)) {
+			fi->direct_io = 1;
+		} else {
+			fi->keep_cache = 1;
+		}
+		sluice_object_free(o);
+	}
+	sl_mnt_put(m, f->idx);
+	if (rc) {
+		if (f->r) {
+			sl_mnt_get_at(m, f->idx);
+			sluice_reader_close(f->r);
+			sl_mnt_put(m, f->idx);
+		}
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return rc;
+	}
+	fi->fh = (uintptr_t)f;
+	return 0;
+}
+
+/* Reads [off, off + len) of the object into buf; bytes read or -errno. Under f->lock. */
+static int read_direct(struct sl_mnt *m, struct sl_file *f, const char *path, char *buf,
+		       size_t len, uint64_t off)
+{
+	sluice_session *s = sl_mnt_get_at(m, f->idx);
+	size_t got = 0;
+	int rc = sluice_reader_pread(f->r, buf, len, off, &got);
+
+	rc = sl_mnt_errno(rc, s, "read", path);
+	sl_mnt_put(m, f->idx);
+	return rc ? rc : (int)got;
+}
+
+/* Fills the window with the object from off on, in parallel pieces. Under f->lock. */
+static int ra_fill(struct sl_mnt *m, struct sl_file *f, const char *path, uint64_t off)
+{
+	struct sluice_iov iov[SL_RA_MAX / SL_RA_PIECE];
+	size_t want = f->size - off < SL_RA_MAX ? (size_t)(f->size - off) : SL_RA_MAX;
+	size_t n = 0, total = 0;
+	sluice_session *s;
+	int rc;
+
+	if (!f->ra) {
+		if (__atomic_add_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED) > SL_RA_TOTAL_MAX) {
+			__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
+			return -ENOMEM; /* the caller reads direct */
+		}
+		f->ra = malloc(SL_RA_MAX);
+		if (!f->ra) {
+			__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
+			return -ENOMEM;
+		}
+		f->ra_cap = SL_RA_MAX;
+	}
+	for (size_t done = 0; done < want; done += SL_RA_PIECE, n++) {
+		iov[n].buf = f->ra + done;
+		iov[n].len = want - done < SL_RA_PIECE ? want - done : SL_RA_PIECE;
+		iov[n].off = off + done;
+		iov[n].got = 0;
+	}
+	f->ra_len = 0;
+	s = sl_mnt_get_at(m, f->idx);
+	rc = sluice_reader_preadv(f->r, iov, n);
+	rc = sl_mnt_errno(rc, s, "read", path);
+	sl_mnt_put(m, f->idx);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		total += iov[i].got;
+	f->ra_off = off;
+	f->ra_len = total;
+	return 0;
+}
+
+static int op_read(const char *path, char *buf, size_t len, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_file *f = file_of(fi);
+	uint64_t o = (uint64_t)off;
+	int rc;
+
+	if (f->spool)
+		return sl_spool_read(f->spool, buf, len, o);
+	if (o >= f->size)
+		return 0;
+	if (len > f->size - o)
+		len = (size_t)(f->size - o);
+
+	pthread_mutex_lock(&f->lock);
+	/*
+	 * Sequential (near where the last read ended: the kernel's read-ahead
+	 * sends neighbouring reads from several threads, in any order), and
+	 * more left than this read: fetch a window ahead.
+	 */
+	if (!(o >= f->ra_off && o + len <= f->ra_off + f->ra_len) && len >= SL_RA_MIN_READ &&
+	    o <= f->next_off + SL_RA_PIECE && o + SL_RA_PIECE >= f->next_off &&
+	    f->size - o > len) {
+		rc = ra_fill(m, f, path, o);
+		if (rc && rc != -ENOMEM)
+			goto out;
+	}
+	if (o >= f->ra_off && o + len <= f->ra_off + f->ra_len) {
+		memcpy(buf, f->ra + (o - f->ra_off), len);
+		rc = (int)len;
+	} else {
+		rc = read_direct(m, f, path, buf, len, o);
+	}
+	if (rc > 0)
+		f->next_off = o + (uint64_t)rc;
+out:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_file *f = file_of(fi);
+
+	(void)path;
+	if (f->spool) {
+		sl_spool_release(m, f->spool);
+	} else {
+		sl_mnt_get_at(m, f->idx);
+		sluice_reader_close(f->r);
+		sl_mnt_put(m, f->idx);
+	}
+	if (f->ra)
+		__atomic_sub_fetch(&m->ra_total, f->ra_cap, __ATOMIC_RELAXED);
+	free(f->ra);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return 0;
+}
+
+/* ---- writing (--rw) -------------------------------------------------------------- */
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_path p;
+	struct sl_node n;
+	struct sl_file *f;
+	int rc;
+
+	(void)mode;
+	if (!m->rw)
+		return -EROFS;
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	if (p.root || !p.name[0])
+		return -EPERM; /* namespaces are made with `sluice ns create` */
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc == 0)
+		return n.kind == SL_NODE_DIR ? -EISDIR : -EEXIST;
+	if (rc != -ENOENT)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	rc = sl_spool_create(m, path, &f->spool);
+	if (rc) {
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return rc;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1; /* nothing of it belongs in the page cache before it is an object */
+	return 0;
+}
+
+static int op_write(const char *path, const char *buf, size_t len, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct sl_file *f = file_of(fi);
+
+	if (!f->spool)
+		return immutable(mnt(), path, "write to");
+	return sl_spool_write(f->spool, buf, len, (uint64_t)off);
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct sl_file *f = file_of(fi);
+
+	(void)path;
+	/* close(2) of a new file ingests it, so that close reports a failure. */
+	return f->spool ? sl_spool_commit(mnt(), f->spool) : 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_file *f = fi ? file_of(fi) : NULL;
+
+	if (f && f->spool)
+		return sl_spool_truncate(f->spool, (uint64_t)size);
+	return immutable(m, path, "truncate");
+}
+
+static int op_unlink(const char *path)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_path p;
+	struct sl_node n;
+	sluice_session *s;
+	unsigned idx;
+	int rc;
+
+	if (!m->rw)
+		return -EROFS;
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	if (p.root || !p.name[0])
+		return -EPERM;
+	if (sl_spool_lookup(m, path, &n))
+		return -EBUSY;
+	s = sl_mnt_get(m, &idx);
+	rc = sluice_delete(s, p.ns, p.name);
+	if (rc == -EINVAL)
+		rc = -ENOENT;
+	rc = sl_mnt_errno(rc, s, "unlink", path);
+	sl_mnt_put(m, idx);
+	if (rc == 0 || rc == -ENOENT)
+		sl_cache_forget(m, path);
+	if (rc == 0)
+		SL_INFO("deleted %s", path);
+	return rc;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_path p;
+	struct sl_node n;
+	int rc;
+
+	(void)mode;
+	if (!m->rw)
+		return -EROFS;
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	if (p.root || !p.name[0])
+		return -EPERM;
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc == 0)
+		return -EEXIST;
+	if (rc != -ENOENT)
+		return rc;
+	rc = sl_spool_mkdir(m, path);
+	if (rc == 0) {
+		n = (struct sl_node){ .kind = SL_NODE_DIR };
+		sl_cache_put(m, path, &n);
+	}
+	return rc;
+}
+
+static int op_rmdir(const char *path)
+{
+	struct sl_mnt *m = mnt();
+	struct sl_node n;
+	int rc;
+
+	if (!m->rw)
+		return -EROFS;
+	rc = sl_spool_rmdir(m, path);
+	if (rc == 0) {
+		sl_cache_forget(m, path);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	/* A directory the catalog implies holds objects. */
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc)
+		return rc;
+	return n.kind == SL_NODE_DIR ? -ENOTEMPTY : -ENOTDIR;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct sl_mnt *m = mnt();
+
+	(void)flags;
+	SL_INFO("rename %s to %s refused: objects have no versions to rename yet", from, to);
+	return m->rw ? -EPERM : -EROFS;
+}
+
+/* Accepted and ignored, so that cp -p and tar x go on: objects keep none of it. */
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct sl_node n;
+
+	(void)mode;
+	return fi ? 0 : sl_tree_lookup(mnt(), path, &n);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)uid;
+	(void)gid;
+	return op_chmod(path, 0, fi);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)tv;
+	return op_chmod(path, 0, fi);
+}
+
+/* ---- tags as extended attributes ------------------------------------------------ */
+
+/* The object's tags (free with sluice_object_free), or -ENODATA for a directory. */
+static int tags_of(struct sl_mnt *m, const char *path, struct sluice_object **o)
+{
+	struct sl_path p;
+	struct sl_node n;
+	sluice_session *s;
+	unsigned idx;
+	int rc;
+
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind == SL_NODE_DIR || sl_spool_lookup(m, path, &n))
+		return -ENODATA;
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	s = sl_mnt_get(m, &idx);
+	rc = sluice_stat(s, p.ns, p.name, o);
+	rc = sl_mnt_errno(rc, s, "read tags of", path);
+	sl_mnt_put(m, idx);
+	return rc;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	struct sluice_object *o = NULL;
+	size_t need = 0;
+	int rc = tags_of(mnt(), path, &o);
+
+	if (rc == -ENODATA)
+		return 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < o->n_tags; i++)
+		need += strlen(SL_MNT_XATTR_PREFIX) + strlen(o->tags[i].key) + 1;
+	if (size && need > size) {
+		rc = -ERANGE;
+	} else if (size) {
+		char *at = list;
+
+		for (size_t i = 0; i < o->n_tags; i++)
+			at += sprintf(at, SL_MNT_XATTR_PREFIX "%s", o->tags[i].key) + 1;
+	}
+	sluice_object_free(o);
+	return rc ? rc : (int)need;
+}
+
+/* The tag key of an attribute name, or NULL when it is not one of ours. */
+static const char *tag_key(const char *attr)
+{
+	size_t plen = strlen(SL_MNT_XATTR_PREFIX);
+
+	if (strncmp(attr, SL_MNT_XATTR_PREFIX, plen) != 0 || !attr[plen])
+		return NULL;
+	return attr + plen;
+}
+
+static int op_getxattr(const char *path, const char *attr, char *value, size_t size)
+{
+	const char *key = tag_key(attr);
+	struct sluice_object *o = NULL;
+	int rc;
+
+	if (!key)
+		return -ENODATA;
+	rc = tags_of(mnt(), path, &o);
+	if (rc)
+		return rc;
+	rc = -ENODATA;
+	for (size_t i = 0; i < o->n_tags; i++) {
+		size_t len = strlen(o->tags[i].value);
+
+		if (strcmp(o->tags[i].key, key) != 0)
+			continue;
+		if (size && len > size) {
+			rc = -ERANGE;
+		} else {
+			if (size)
+				memcpy(value, o->tags[i].value, len);
+			rc = (int)len;
+		}
+		break;
+	}
+	sluice_object_free(o);
+	return rc;
+}
+
+/* Sets (value) or removes (value NULL) the tag behind attr. */
+static int set_tag(const char *path, const char *attr, const char *value, size_t size)
+{
+	struct sl_mnt *m = mnt();
+	const char *key = tag_key(attr);
+	struct sl_path p;
+	struct sl_node n;
+	sluice_session *s;
+	unsigned idx;
+	char *v = NULL;
+	int rc;
+
+	if (!key)
+		return -ENOTSUP; /* only user.sluice.* attributes exist here */
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind == SL_NODE_DIR)
+		return -ENOTSUP;
+	rc = sl_path_split(path, &p);
+	if (rc)
+		return rc;
+	if (value) {
+		v = strndup(value, size);
+		if (!v)
+			return -ENOMEM;
+	}
+	s = sl_mnt_get(m, &idx);
+	if (v) {
+		struct sluice_tag t = { .key = key, .value = v };
+
+		rc = sluice_set_tags(s, p.ns, p.name, &t, 1, NULL, 0);
+	} else {
+		rc = sluice_set_tags(s, p.ns, p.name, NULL, 0, &key, 1);
+	}
+	/* EINVAL: a value the tag dictionary refuses, said in the log. */
+	rc = sl_mnt_errno(rc, s, "set tag on", path);
+	sl_mnt_put(m, idx);
+	free(v);
+	return rc;
+}
+
+static int op_setxattr(const char *path, const char *attr, const char *value, size_t size,
+		       int flags)
+{
+	(void)flags;
+	return set_tag(path, attr, value, size);
+}
+
+static int op_removexattr(const char *path, const char *attr)
+{
+	return set_tag(path, attr, NULL, 0);
+}
+
+static const struct fuse_operations ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.truncate = op_truncate,
+	.unlink = op_unlink,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.listxattr = op_listxattr,
+	.getxattr = op_getxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};
+
+const struct fuse_operations *sl_mnt_operations(void)
+{
+	return &ops;
+}
