@@ -33,6 +33,20 @@
 #define SL_RA_TOTAL_MAX (512ull << 20)
 /* The smallest read worth a window: below it, reads go direct. */
 #define SL_RA_MIN_READ (64u << 10)
+/* Reads in a row, each where the last ended, that make a file sequential. */
+#define SL_RA_STREAK 2
+/* Reads of one file served together, as libsluice keeps them in flight. */
+#define SL_READ_BATCH 32
+
+/* A read waiting for its turn (read_batched). */
+struct read_req {
+	char *buf;
+	size_t len;
+	uint64_t off;
+	int rc;
+	int done;
+	struct read_req *next;
+};
 
 struct sl_file {
 	struct sl_spool *spool; /* a file being written, or */
@@ -41,10 +55,14 @@ struct sl_file {
 	pthread_mutex_t lock;
 	uint64_t size;
 	uint64_t next_off; /* where the last read ended */
+	unsigned streak;   /* reads in a row that began where the one before ended */
 	char *ra;          /* the read-ahead window: [ra_off, ra_off + ra_len) */
 	uint64_t ra_off;
 	size_t ra_len;
 	size_t ra_cap;
+	struct read_req *queue; /* reads waiting for the one in flight */
+	int busy;               /* a thread is reading for the queue */
+	pthread_cond_t served;
 };
 
 static struct sl_mnt *mnt(void)
@@ -55,6 +73,25 @@ static struct sl_mnt *mnt(void)
 static struct sl_file *file_of(const struct fuse_file_info *fi)
 {
 	return (struct sl_file *)(uintptr_t)fi->fh;
+}
+
+static struct sl_file *file_new(void)
+{
+	struct sl_file *f = calloc(1, sizeof(*f));
+
+	if (f) {
+		pthread_mutex_init(&f->lock, NULL);
+		pthread_cond_init(&f->served, NULL);
+	}
+	return f;
+}
+
+static void file_free(struct sl_file *f)
+{
+	free(f->ra);
+	pthread_cond_destroy(&f->served);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
 }
 
 /* ---- attributes and directories --------------------------------------------- */
@@ -72,6 +109,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	conn->max_read = 1u << 20; /* as the max_read mount option says */
 	conn->max_readahead = 1u << 20;
 	conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_ASYNC_DIO)
+		conn->want |= FUSE_CAP_ASYNC_DIO; /* O_DIRECT reads at depth stay at depth */
+	/* Enough requests in flight for a reader at depth 32. */
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (m->ready_fd >= 0) {
@@ -200,10 +242,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return rc;
 	if (sl_spool_lookup(m, path, &n))
 		return -EBUSY; /* being written through this mount: not an object yet */
-	f = calloc(1, sizeof(*f));
+	f = file_new();
 	if (!f)
 		return -ENOMEM;
-	pthread_mutex_init(&f->lock, NULL);
 	s = sl_mnt_get(m, &f->idx);
 	rc = sluice_reader_open(s, p.ns, p.name, &f->r);
 	if (rc == -EINVAL)
@@ -228,25 +269,92 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			sluice_reader_close(f->r);
 			sl_mnt_put(m, f->idx);
 		}
-		pthread_mutex_destroy(&f->lock);
-		free(f);
+		file_free(f);
 		return rc;
 	}
 	fi->fh = (uintptr_t)f;
 	return 0;
 }
 
-/* Reads [off, off + len) of the object into buf; bytes read or -errno. Under f->lock. */
-static int read_direct(struct sl_mnt *m, struct sl_file *f, const char *path, char *buf,
-		       size_t len, uint64_t off)
+/* Reads [off, off + len) of the object into buf; bytes read or -errno. */
+static int read_one(struct sl_mnt *m, struct sl_file *f, const char *path, struct read_req *q)
 {
 	sluice_session *s = sl_mnt_get_at(m, f->idx);
 	size_t got = 0;
-	int rc = sluice_reader_pread(f->r, buf, len, off, &got);
+	int rc = sluice_reader_pread(f->r, q->buf, q->len, q->off, &got);
 
 	rc = sl_mnt_errno(rc, s, "read", path);
 	sl_mnt_put(m, f->idx);
 	return rc ? rc : (int)got;
+}
+
+/* Serves a batch of reads with all of them in flight at once. */
+static void read_many(struct sl_mnt *m, struct sl_file *f, const char *path,
+		      struct read_req *batch)
+{
+	struct sluice_iov iov[SL_READ_BATCH];
+	struct read_req *q[SL_READ_BATCH];
+
+	while (batch) {
+		size_t n = 0;
+		int rc;
+
+		for (; batch && n < SL_READ_BATCH; batch = batch->next, n++) {
+			q[n] = batch;
+			iov[n] = (struct sluice_iov){ .buf = batch->buf, .len = batch->len,
+						      .off = batch->off };
+		}
+		sl_mnt_get_at(m, f->idx);
+		rc = n > 1 ? sluice_reader_preadv(f->r, iov, n) : -EAGAIN;
+		sl_mnt_put(m, f->idx);
+		for (size_t i = 0; i < n; i++) {
+			/* A batch fails whole: read each alone for its own answer. */
+			q[i]->rc = rc ? read_one(m, f, path, q[i]) : (int)iov[i].got;
+		}
+	}
+}
+
+/*
+ * Reads into buf, together with whatever other reads of the file arrive
+ * meanwhile: the first thread in reads for all that queued up behind it, so
+ * that a reader at depth 32 keeps 32 pieces in flight over the file's one
+ * session instead of taking turns. Called and returns with f->lock held.
+ */
+static int read_batched(struct sl_mnt *m, struct sl_file *f, const char *path, char *buf,
+			size_t len, uint64_t off)
+{
+	struct read_req *me = malloc(sizeof(*me));
+	int rc;
+
+	if (!me)
+		return -ENOMEM;
+	*me = (struct read_req){ .buf = buf, .len = len, .off = off, .next = f->queue };
+	f->queue = me;
+	if (f->busy) {
+		while (!me->done)
+			pthread_cond_wait(&f->served, &f->lock);
+		goto out;
+	}
+	f->busy = 1;
+	while (f->queue) {
+		struct read_req *batch = f->queue, *next;
+
+		f->queue = NULL;
+		pthread_mutex_unlock(&f->lock);
+		read_many(m, f, path, batch);
+		pthread_mutex_lock(&f->lock);
+		/* A waiter frees its request once done: let go of it last. */
+		for (struct read_req *q = batch; q; q = next) {
+			next = q->next;
+			q->done = 1;
+		}
+		pthread_cond_broadcast(&f->served);
+	}
+	f->busy = 0;
+out:
+	rc = me->rc;
+	free(me);
+	return rc;
 }
 
 /* Fills the window with the object from off on, in parallel pieces. Under f->lock. */
@@ -306,14 +414,14 @@ static int op_read(const char *path, char *buf, size_t len, off_t off,
 		len = (size_t)(f->size - o);
 
 	pthread_mutex_lock(&f->lock);
+	f->streak = o == f->next_off ? f->streak + 1 : 0;
 	/*
-	 * Sequential (near where the last read ended: the kernel's read-ahead
-	 * sends neighbouring reads from several threads, in any order), and
-	 * more left than this read: fetch a window ahead.
+	 * A few large reads in a row, each where the last ended, and more left
+	 * than this read: a file read front to back. Fetch a window ahead, in
+	 * parallel pieces. Anything else (random reads, small reads) goes direct.
 	 */
 	if (!(o >= f->ra_off && o + len <= f->ra_off + f->ra_len) && len >= SL_RA_MIN_READ &&
-	    o <= f->next_off + SL_RA_PIECE && o + SL_RA_PIECE >= f->next_off &&
-	    f->size - o > len) {
+	    f->streak >= SL_RA_STREAK && f->size - o > len) {
 		rc = ra_fill(m, f, path, o);
 		if (rc && rc != -ENOMEM)
 			goto out;
@@ -322,7 +430,7 @@ static int op_read(const char *path, char *buf, size_t len, off_t off,
 		memcpy(buf, f->ra + (o - f->ra_off), len);
 		rc = (int)len;
 	} else {
-		rc = read_direct(m, f, path, buf, len, o);
+		rc = read_batched(m, f, path, buf, len, o);
 	}
 	if (rc > 0)
 		f->next_off = o + (uint64_t)rc;
@@ -346,9 +454,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	}
 	if (f->ra)
 		__atomic_sub_fetch(&m->ra_total, f->ra_cap, __ATOMIC_RELAXED);
-	free(f->ra);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	file_free(f);
 	return 0;
 }
 
@@ -375,14 +481,12 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return n.kind == SL_NODE_DIR ? -EISDIR : -EEXIST;
 	if (rc != -ENOENT)
 		return rc;
-	f = calloc(1, sizeof(*f));
+	f = file_new();
 	if (!f)
 		return -ENOMEM;
-	pthread_mutex_init(&f->lock, NULL);
 	rc = sl_spool_create(m, path, &f->spool);
 	if (rc) {
-		pthread_mutex_destroy(&f->lock);
-		free(f);
+		file_free(f);
 		return rc;
 	}
 	fi->fh = (uintptr_t)f;
