@@ -364,6 +364,7 @@ int tc_run(char *const argv[], char *out, size_t out_len)
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
+		close(pipefd[1]); /* else a daemon it starts keeps the pipe open */
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 		"       sessions=N         connections to the cluster (default 4)\n"
 		"       spool=DIR          where files being written wait (default /var/tmp)\n"
 		"       attr_timeout=S     seconds a name, size or absence is cached (default 10)\n"
-		"       purpose=P, credentials=FILE, rw, ro   as the options above\n"
+		"       purpose=P, credentials=FILE, writable (= --rw)   as the options above\n"
 		"  -h, --help              this help\n\n"
 		"Example: sluice-mount -c alice.ini /mnt/sluice && ls /mnt/sluice\n");
 }
@@ -88,10 +88,11 @@ static int one_option(struct opts *o, char *opt)
 	const char *val = eq ? eq + 1 : NULL;
 	size_t used = strlen(o->fuse_opts);
 
-	if (strcmp(opt, "rw") == 0) {
+	/* mount(8) says rw by default: writing is asked for by name. */
+	if (strcmp(opt, "writable") == 0) {
 		m->rw = 1;
-	} else if (strcmp(opt, "ro") == 0) {
-		m->rw = 0;
+	} else if (strcmp(opt, "ro") == 0 || strcmp(opt, "rw") == 0) {
+		/* ours to decide: the kernel's ro would refuse setxattr too */
 	} else if (val && strncmp(opt, "purpose=", 8) == 0) {
 		m->purpose = val;
 	} else if (val && strncmp(opt, "credentials=", 12) == 0) {
@@ -351,7 +352,7 @@ static int run(struct opts *o, const char *mp, int status_fd)
 		report(status_fd, 1, "cannot set signal handlers");
 		goto out_args;
 	}
-	SL_INFO("mounted at %s%s", mp, m->rw ? " (read-write)" : "");
+	SL_INFO("mounted at %s%s, pid %d", mp, m->rw ? " (read-write)" : "", (int)getpid());
 	/* The kernel's INIT comes first in the loop: op_init tells the parent. */
 	m->ready_fd = status_fd;
 	if (status_fd >= 0) {
@@ -441,6 +442,11 @@ int main(int argc, char **argv)
 	}
 	close(pipefd[0]);
 	setsid();
+	/* A daemon keeps no descriptor of its caller's open (a pipe it holds
+	 * would keep `out=$(sluice-mount ...)` waiting for as long as it runs). */
+	if (pipefd[1] > 3)
+		close_range(3, (unsigned)pipefd[1] - 1, 0);
+	close_range((unsigned)pipefd[1] + 1, ~0u, 0);
 	/* With --log, the daemon's words go there from the start; the parent
 	 * still gets the verdict (and the reason for a failure) over the pipe. */
 	if (o->log_file) {
