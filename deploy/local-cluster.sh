@@ -94,7 +94,16 @@ EOF
 }
 
 stop() {
-  local f pid stopped=0
+  local f pid stopped=0 m
+  # Mounts of the cluster under its folder (the quickstart's) go first, so
+  # that nothing is left pointing at stopped servers and wipe never walks
+  # into a mount.
+  for m in "$dir"/mnt*; do
+    if [ -d "$m" ] && grep -qF " $m " /proc/self/mountinfo 2>/dev/null; then
+      fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+      echo "unmounted $m"
+    fi
+  done
   for f in "$dir"/data*.pid "$dir"/meta.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
