@@ -19,8 +19,7 @@
 
 #define SL_DROPS_PER_HEARTBEAT 256
 
-/* Abandons one expired pending object within batch b. */
-static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
+int sl_drops_queue(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
 {
 	struct sl_key k;
 	int rc = 0;
@@ -47,6 +46,15 @@ static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *
 		}
 		sluice__shard__free_unpacked(sh, NULL);
 	}
+	return rc;
+}
+
+/* Abandons one expired pending object within batch b. */
+static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
+{
+	struct sl_key k;
+	int rc = sl_drops_queue(m, b, o);
+
 	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'p'), o->id);
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	return rc;
