@@ -6,6 +6,8 @@
  * queues one drop per placed replica, and writes an "object.abandon" audit
  * record. Data servers receive their drops in heartbeat replies, delete the
  * files and acknowledge in their next heartbeat, which clears the queue.
+ * DELETE (handlers_object.c) queues a committed object's replicas the same
+ * way, through sl_drops_queue.
  */
 #include <errno.h>
 #include <stdio.h>
