@@ -406,6 +406,17 @@ int sluice_set_tags(sluice_session *s, const char *ns, const char *name,
 	return rc;
 }
 
+int sluice_delete(sluice_session *s, const char *ns, const char *name)
+{
+	Sluice__DeleteReq req = SLUICE__DELETE_REQ__INIT;
+
+	if (!ns || !name)
+		return sl_sess_fail(s, -EINVAL, "delete needs a namespace and a name");
+	req.ns = (char *)ns;
+	req.name = (char *)name;
+	return sl_sess_call(s, SL_RPC_DELETE, &req.base, NULL, NULL);
+}
+
 int sluice_tenant_create(sluice_session *s, const char *name, uint64_t *id)
 {
 	Sluice__TenantCreateReq req = SLUICE__TENANT_CREATE_REQ__INIT;

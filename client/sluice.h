@@ -170,6 +170,17 @@ int sluice_set_tags(sluice_session *s, const char *ns, const char *name,
 		    const struct sluice_tag *set, size_t n_set, const char *const *remove,
 		    size_t n_remove);
 
+/*
+ * Deletes ns/name. Once this returns 0 the object is gone from stat, list and
+ * reads, and the name may be put again; the data servers delete its shard
+ * files within a few heartbeats (a read already granted may finish until
+ * then). Recorded in the audit log as object.delete. Needs the writer or
+ * admin role (-EPERM otherwise, whether or not the object exists); -ENOENT
+ * for a missing object, an object of another tenant and one whose put has
+ * not committed.
+ */
+int sluice_delete(sluice_session *s, const char *ns, const char *name);
+
 /* ---- administration --------------------------------------------------------- */
 
 int sluice_tenant_create(sluice_session *s, const char *name, uint64_t *id);
@@ -211,7 +222,7 @@ struct sluice_audit_record {
 	uint64_t principal_id;
 	uint64_t object_id;
 	uint64_t cap_id;
-	char *event;     /* read.grant, object.put, object.tags, object.abandon, ... */
+	char *event;     /* read.grant, object.put, object.tags, object.delete, object.abandon, ... */
 	char *purpose;
 	char *object;    /* ns/name, or the tenant/principal/namespace created */
 	char *decision;  /* allow, deny, done */

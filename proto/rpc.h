@@ -32,7 +32,8 @@
 	X(HEARTBEAT, heartbeat, 15, Sluice__HeartbeatReq, Sluice__HeartbeatResp, heartbeat_req,   \
 	  heartbeat_resp)                                                                          \
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
-	  audit_list_resp)
+	  audit_list_resp)                                                                         \
+	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \

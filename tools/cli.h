@@ -90,5 +90,6 @@ int cmd_get(struct cli *c);
 int cmd_ls(struct cli *c);
 int cmd_stat(struct cli *c);
 int cmd_tag(struct cli *c);
+int cmd_rm(struct cli *c);
 
 #endif

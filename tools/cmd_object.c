@@ -1,4 +1,4 @@
-/* sluice put | get | ls | stat | tag */
+/* sluice put | get | ls | stat | tag | rm */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -640,4 +640,61 @@ int cmd_tag(struct cli *c)
 	else
 		printf("{\"ok\":true}\n");
 	return 0;
+}
+
+/*
+ * Deletes every NS/NAME given, in order, going on past failures: each
+ * failure is one line on stderr, and the exit code is 1 if any failed.
+ * Every argument is checked before anything is deleted.
+ */
+int cmd_rm(struct cli *c)
+{
+	char ns[128];
+	const char *name;
+	int failed = 0;
+
+	if (c->n_args < 1)
+		return 2;
+	for (int i = 0; i < c->n_args; i++)
+		if (cli_split(c->args[i], ns, sizeof(ns), &name, 0))
+			return cli_error("bad object '%s': use NAMESPACE/NAME", c->args[i]);
+	if (cli_connect(c))
+		return 1;
+	if (c->json)
+		printf("[");
+	for (int i = 0; i < c->n_args; i++) {
+		char what[1200];
+		int rc;
+
+		cli_split(c->args[i], ns, sizeof(ns), &name, 0);
+		rc = sluice_delete(c->s, ns, name);
+		if (rc) {
+			failed++;
+			snprintf(what, sizeof(what), "rm %s/%s", ns, name);
+			cli_fail(c, rc, what);
+		}
+		if (c->json) {
+			printf("%s{\"namespace\":", i ? "," : "");
+			json_str(stdout, ns);
+			printf(",\"name\":");
+			json_str(stdout, name);
+			printf(",\"ok\":%s", rc ? "false" : "true");
+			if (rc) {
+				const char *msg = sluice_last_error(c->s);
+
+				printf(",\"error\":");
+				json_str(stdout, msg && msg[0] ? msg : strerror(-rc));
+			}
+			printf("}");
+		} else if (!rc) {
+			fputs("deleted ", stdout);
+			text_str(stdout, ns);
+			putchar('/');
+			text_str(stdout, name);
+			putchar('\n');
+		}
+	}
+	if (c->json)
+		printf("]\n");
+	return failed ? 1 : 0;
 }

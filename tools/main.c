@@ -1,6 +1,6 @@
 /*
  * sluice: the command-line tool for tenants, principals, namespaces, ingest,
- * listing, reading and tagging. Options may come before or after the command
+ * listing, reading, tagging and deleting. Options may come before or after the command
  * words; every command has --help.
  */
 #include <errno.h>
@@ -58,15 +58,20 @@ static const struct command commands[] = {
 	{ "tag", cmd_tag,
 	  "sluice tag NS/NAME K=V... [--remove KEY]...\n\n"
 	  "Set or remove tags. Lowering classification needs the admin role." },
+	{ "rm", cmd_rm,
+	  "sluice rm NS/NAME... [--json]\n\n"
+	  "Delete objects. Each name is tried in turn; a failure is reported on its own\n"
+	  "line and the others are still deleted; exits 1 if any failed. The data\n"
+	  "servers delete the shard files within a few heartbeats. Needs the writer role." },
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
 	{ "audit", cmd_audit,
 	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n\n"
 	  "The audit log: every read decision (allowed and denied, with the rule that\n"
-	  "decided), every put, tag change, creation, abandoned ingest and refused\n"
-	  "authentication. Each tenant has its own log; cluster admins may name one\n"
-	  "with --tenant. Also checks the hash chain of the records read and the signed\n"
-	  "head of the log; exits 1 when either is broken. Needs the admin role." },
+	  "decided), every put, tag change, delete, creation, abandoned ingest and\n"
+	  "refused authentication. Each tenant has its own log; cluster admins may name\n"
+	  "one with --tenant. Also checks the hash chain of the records read and the\n"
+	  "signed head of the log; exits 1 when either is broken. Needs the admin role." },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -84,6 +89,7 @@ static void usage(FILE *f)
 		"  ls NS[/PREFIX]          list objects\n"
 		"  stat NS/NAME            show an object, its tags and its shards\n"
 		"  tag NS/NAME K=V...      change tags\n"
+		"  rm NS/NAME...           delete objects\n"
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
 		"  audit                   read and check the audit log (admin)\n\n"

@@ -1,10 +1,10 @@
 /*
  * Registration and heartbeats: a thread that tells sluice-meta who this data
  * server is (id, fabric address) and then that it is alive. Heartbeat replies
- * carry the shard replicas of abandoned ingests to delete; the next heartbeat
- * reports them deleted. When sluice-meta does not know us (it restarted with
- * a fresh registry), register again. A sluice-meta that is down is retried
- * quietly; serving goes on meanwhile.
+ * carry the shard replicas to delete (of abandoned ingests and deleted
+ * objects); the next heartbeat reports them deleted. When sluice-meta does
+ * not know us (it restarted with a fresh registry), register again. A
+ * sluice-meta that is down is retried quietly; serving goes on meanwhile.
  *
  * Requests are signed with this server's own key (key id
  * "@data-server/<id>"), and every reply is checked against the MAC
@@ -101,7 +101,8 @@ static void do_drops(struct sl_data *d, const Sluice__HeartbeatResp *resp, Sluic
 		(*n_acks)++;
 	}
 	if (resp->n_drop)
-		SL_INFO("deleted %zu shard replicas of abandoned ingests", resp->n_drop);
+		SL_INFO("deleted %zu shard replicas (abandoned ingests, deleted objects)",
+			resp->n_drop);
 }
 
 static int heartbeat(struct sl_data *d, struct sl_rpc_client *c, Sluice__ShardRef *acks,

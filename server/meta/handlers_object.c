@@ -1,9 +1,10 @@
 /*
  * Object handlers: the two-phase put (PUT_BEGIN leaves a pending record that
  * no reader can name; PUT_COMMIT makes it visible in one atomic batch), stat,
- * list, the governed read grant and tag changes. All lookups are keyed by the
- * caller's own tenant, so another tenant's object answers exactly like a
- * missing one.
+ * list, the governed read grant, tag changes and deletion (DELETE takes the
+ * object's records away in one atomic batch and queues its replicas for the
+ * data servers to delete). All lookups are keyed by the caller's own tenant,
+ * so another tenant's object answers exactly like a missing one.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -796,6 +797,67 @@ out:
 	sl_batch_free(b);
 	free(own);
 	free(merged);
+	if (o)
+		sluice__object__free_unpacked(o, NULL);
+	return rc;
+}
+
+/*
+ * DELETE removes a committed object of the caller's tenant. It needs the
+ * writer role, like the put that made the object, checked before the name is
+ * looked up; a missing object, another tenant's and a pending ingest (which
+ * has no visible key) all answer "no such object". Under the mutation lock,
+ * so no commit, tag change or other delete of the name slips in between the
+ * read and the write, one synced batch deletes the visible record (the only
+ * key the name is found by) and the shard records, queues a drop for every
+ * placed replica (sl_drops_queue, the sweeper's queue: data servers delete
+ * the files after their next heartbeats) and writes the object.delete audit
+ * record: all of it lands or none. Capabilities granted before the delete
+ * keep working until the replicas are gone. A later put of the name makes a
+ * new object with a new id, whose shards share no file with the old one.
+ */
+int sl_h_delete(struct sl_meta *m, const struct sl_caller *c, const Sluice__DeleteReq *req,
+		struct sl_reply *r)
+{
+	Sluice__Object *o = NULL;
+	Sluice__Empty done = SLUICE__EMPTY__INIT;
+	struct sl_batch *b = NULL;
+	struct sl_key k;
+	int rc;
+
+	if (!may_write(c))
+		return sl_fail(r, -EPERM, "deleting needs the writer role");
+	rc = check_names(req->ns, req->name, r);
+	if (rc)
+		return rc;
+	b = sl_batch_new();
+	if (!b)
+		return sl_fail(r, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&m->mutate_lock);
+	rc = sl_object_get(m, c->p->tenant_id, req->ns, req->name, &o);
+	if (rc) {
+		rc = rc == -ENOENT ? not_found(r, req->ns, req->name)
+				   : sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
+	object_key(&k, o->tenant_id, o->ns_id, o->name);
+	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
+	rc = sl_drops_queue(m, b, o);
+	if (rc) {
+		sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
+	rc = commit_object(m, b, o, c, "object.delete", NULL);
+	if (rc) {
+		sl_fail(r, rc, "catalog write failed");
+		goto out;
+	}
+	rc = sl_reply_pack(r, &done.base);
+	SL_DEBUG("delete: %s/%s (object %llu, %u shards) by principal %llu", req->ns, req->name,
+		 (unsigned long long)o->id, o->shard_count, (unsigned long long)c->p->id);
+out:
+	pthread_mutex_unlock(&m->mutate_lock);
+	sl_batch_free(b);
 	if (o)
 		sluice__object__free_unpacked(o, NULL);
 	return rc;

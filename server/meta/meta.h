@@ -195,6 +195,14 @@ void sl_sweeper_stop(struct sl_meta *m);
 /* One sweep: abandons what expired before now_ms; returns how many, or -errno. */
 int sl_sweep_pending(struct sl_meta *m, uint64_t now_ms);
 /*
+ * Adds to batch b the deletion of o's shard records (o pending or committed)
+ * and one drop per replica they place, queued for the replica's data server;
+ * shard records already gone are skipped. Only reads the catalog: call it
+ * under m->mutate_lock and commit b in the same hold, so that no other
+ * change to o lands in between. 0 or -errno (b then must not be committed).
+ */
+int sl_drops_queue(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o);
+/*
  * Clears the drops server reports done and puts its next ones (at most 256)
  * in resp->drop, pointing into *store; the caller frees resp->drop and *store.
  */

@@ -6,6 +6,8 @@
  * queues one drop per placed replica, and writes an "object.abandon" audit
  * record. Data servers receive their drops in heartbeat replies, delete the
  * files and acknowledge in their next heartbeat, which clears the queue.
+ * DELETE (handlers_object.c) queues a committed object's replicas the same
+ * way, through sl_drops_queue.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,8 +21,7 @@
 
 #define SL_DROPS_PER_HEARTBEAT 256
 
-/* Abandons one expired pending object within batch b. */
-static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
+int sl_drops_queue(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
 {
 	struct sl_key k;
 	int rc = 0;
@@ -47,6 +48,15 @@ static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *
 		}
 		sluice__shard__free_unpacked(sh, NULL);
 	}
+	return rc;
+}
+
+/* Abandons one expired pending object within batch b. */
+static int abandon(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o)
+{
+	struct sl_key k;
+	int rc = sl_drops_queue(m, b, o);
+
 	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'p'), o->id);
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	return rc;

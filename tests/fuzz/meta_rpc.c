@@ -215,6 +215,7 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 	Sluice__SetTagsReq set = SLUICE__SET_TAGS_REQ__INIT;
 	Sluice__PrincipalCreateReq pc = SLUICE__PRINCIPAL_CREATE_REQ__INIT;
 	Sluice__PutCommitReq commit = SLUICE__PUT_COMMIT_REQ__INIT;
+	Sluice__DeleteReq del = SLUICE__DELETE_REQ__INIT;
 	char *roles[] = { (char *)"reader" };
 
 	cls.key = (char *)"classification";
@@ -259,6 +260,12 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 	case 6:
 		commit.object_id = 12;
 		return test_seed_pack(buf, cap, 7, 1, &commit.base);
+	case 7:
+	case 8:
+		/* The owner's delete, then a stranger's of the same name. */
+		del.ns = (char *)"data";
+		del.name = (char *)"docs/a.txt";
+		return test_seed_pack(buf, cap, 16, n == 7 ? 1 : 2, &del.base);
 	default:
 		return 0;
 	}

@@ -69,7 +69,7 @@ static size_t read_file(const char *path, void *buf, size_t cap)
 Test(cli, help_for_every_command)
 {
 	static const char *const cmds[] = { "tenant", "principal", "ns", "put", "get", "ls",
-					    "stat", "tag", "servers", "whoami" };
+					    "stat", "tag", "rm", "servers", "whoami" };
 
 	cr_assert_eq(sluice("--help", NULL), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -490,6 +490,17 @@ int tc_shard_files(struct tcluster *c)
 	return count;
 }
 
+int tc_wait_shard_files(struct tcluster *c, int want, int timeout_ms)
+{
+	int files = tc_shard_files(c);
+
+	for (int waited = 0; files != want && waited < timeout_ms; waited += 100) {
+		sleep_ms(100);
+		files = tc_shard_files(c);
+	}
+	return files;
+}
+
 void tc_data_port(struct tcluster *c, int i, char *port, size_t len)
 {
 	char path[400], line[1024], *at;

@@ -77,6 +77,12 @@ Sluice__ObjectPlan *tc_stat_plan(struct tcluster *c, const char *cred_path, cons
 
 /* Shard replica files on all data servers' disks (temporary files too). */
 int tc_shard_files(struct tcluster *c);
+/*
+ * Waits up to timeout_ms for the data servers to hold exactly `want` shard
+ * files (as they do once sluice-meta's drops reach them); returns the last
+ * count seen.
+ */
+int tc_wait_shard_files(struct tcluster *c, int want, int timeout_ms);
 
 /*
  * Writes size bytes of pattern `seed` to <dir>/<file> (path in src) and

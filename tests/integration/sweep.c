@@ -24,7 +24,7 @@ Test(sweep, abandoned_ingest_is_collected, .timeout = 180)
 	char cred[400], src[400], log[400], cmd[600];
 	sluice_session *s;
 	pid_t pid;
-	int files = -1;
+	int files;
 
 	setenv("SLUICE_PENDING_EXPIRY_S", "2", 1);
 	tc_start(&cl, 3);
@@ -44,12 +44,7 @@ Test(sweep, abandoned_ingest_is_collected, .timeout = 180)
 	cr_assert_gt(tc_shard_files(&cl), 3, "the killed put left no shard behind");
 	cr_assert_eq(sluice_stat(s, "data", "killed.bin", &o), -ENOENT);
 
-	for (int i = 0; i < 150; i++) {
-		files = tc_shard_files(&cl);
-		if (files == 3)
-			break;
-		usleep(100000);
-	}
+	files = tc_wait_shard_files(&cl, 3, 15000);
 	cr_assert_eq(files, 3, "%d shard files left; the committed object has 3", files);
 	snprintf(log, sizeof(log), "%s/meta.log", cl.dir);
 	snprintf(cmd, sizeof(cmd), "grep -q 'abandoned the pending ingest of data/killed.bin' %s",
