@@ -24,7 +24,6 @@
 
 #include "mount.h"
 #include "sl_log.h"
-#define sluice_delete(s, ns, n) (-ENOSYS) /* TEMP */
 
 /* The read-ahead window of a file read sequentially, its pieces, and how much
  * memory all windows of a mount may hold together. */
