@@ -303,8 +303,8 @@ static int run(struct opts *o, const char *mp, int status_fd)
 {
 	struct sl_mnt *m = o->m;
 	char err[512] = "", fsname[64];
-	char *fargv[4];
-	struct fuse_args args;
+	char *fopts = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *f = NULL;
 	struct fuse_loop_config *cfg = NULL;
 	int rc = 1, mounted = 0;
@@ -318,15 +318,13 @@ static int run(struct opts *o, const char *mp, int status_fd)
 		goto out;
 	}
 	snprintf(fsname, sizeof(fsname), "fsname=sluice,subtype=sluice,max_read=%u", 1u << 20);
-	fargv[0] = (char *)"sluice-mount";
-	fargv[1] = (char *)"-o";
-	fargv[2] = NULL;
-	if (asprintf(&fargv[2], "%s%s", fsname, o->fuse_opts) < 0) {
+	/* libfuse grows the argument list it is given: it must own it. */
+	if (asprintf(&fopts, "%s%s", fsname, o->fuse_opts) < 0 ||
+	    fuse_opt_add_arg(&args, "sluice-mount") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fopts)) {
 		report(status_fd, 1, "out of memory");
-		goto out;
+		goto out_args;
 	}
-	fargv[3] = NULL;
-	args = (struct fuse_args)FUSE_ARGS_INIT(3, fargv);
 	f = fuse_new(&args, sl_mnt_operations(), sizeof(struct fuse_operations), m);
 	if (!f) {
 		report(status_fd, 1, "bad -o options (FUSE said why above)");
@@ -386,7 +384,8 @@ out_args:
 		fuse_unmount(f);
 	if (f)
 		fuse_destroy(f);
-	free(fargv[2]);
+	fuse_opt_free_args(&args);
+	free(fopts);
 out:
 	sl_mnt_pool_close(m);
 	sl_spool_table_free(m);
