@@ -343,6 +343,13 @@ static int root_page(struct sl_mnt *m, struct sl_dir *d)
 	return rc;
 }
 
+/* 1 when a path component can be this part of a name (not "", ".", "..",
+ * nor longer than the kernel lets a component be). */
+static int nameable(const char *part, size_t len)
+{
+	return len && len <= 255 && !(len == 1 && part[0] == '.') && !(len == 2 && part[0] == '.' && part[1] == '.');
+}
+
 /* The next page of the catalog: objects and the subdirectories names imply. */
 static int next_page(struct sl_mnt *m, struct sl_dir *d)
 {
@@ -373,21 +380,24 @@ static int next_page(struct sl_mnt *m, struct sl_dir *d)
 		size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
 		struct sl_node node;
 
-		if (slash) {
+		if (!nameable(rest, len)) {
+			/* A name no path can reach ("a//b", "a/./b"): not listed. */
+		} else if (slash) {
 			/* One entry for the subdirectory; the next page starts past it. */
 			if (!(d->n && d->page[d->n - 1].node.kind == SL_NODE_DIR &&
 			      strlen(d->page[d->n - 1].name) == len &&
 			      memcmp(d->page[d->n - 1].name, rest, len) == 0) &&
 			    !is_local(d, rest, len))
 				rc = add_entry(d, &cap, rest, len, &dir_node);
+		} else if (!is_local(d, rest, len)) {
+			node_from_object(list[i], &node);
+			rc = add_entry(d, &cap, rest, len, &node);
+		}
+		if (slash)
 			snprintf(d->next_after, sizeof(d->next_after), "%.*s/" SL_UTF8_MAX,
 				 (int)(plen + len), list[i]->name);
-			continue;
-		}
-		node_from_object(list[i], &node);
-		if (!is_local(d, rest, len))
-			rc = add_entry(d, &cap, rest, len, &node);
-		snprintf(d->next_after, sizeof(d->next_after), "%s", list[i]->name);
+		else
+			snprintf(d->next_after, sizeof(d->next_after), "%s", list[i]->name);
 	}
 	sluice_list_free(list, count);
 	return rc;
