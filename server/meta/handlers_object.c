@@ -76,6 +76,17 @@ static int not_found(struct sl_reply *r, const char *ns, const char *name)
 	return sl_fail(r, -ENOENT, "no such object: %s/%s", ns, name);
 }
 
+/* The caller's tenant's committed object ns/name, or the one not-found answer. */
+static int caller_object(struct sl_meta *m, const struct sl_caller *c, const char *ns,
+			 const char *name, struct sl_reply *r, Sluice__Object **o)
+{
+	int rc = sl_object_get(m, c->p->tenant_id, ns, name, o);
+
+	if (rc)
+		rc = rc == -ENOENT ? not_found(r, ns, name) : sl_fail(r, rc, "catalog read failed");
+	return rc;
+}
+
 /*
  * Mints plan's capabilities for ops on all shards of o, for principal p: one
  * per server of the plan (server_caps[i] for servers[i]), each under that
@@ -724,12 +735,9 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 			return sl_fail(r, -EINVAL, "classification cannot be removed, only changed");
 
 	pthread_mutex_lock(&m->mutate_lock);
-	rc = sl_object_get(m, c->p->tenant_id, req->ns, req->name, &o);
-	if (rc) {
-		rc = rc == -ENOENT ? not_found(r, req->ns, req->name)
-				   : sl_fail(r, rc, "catalog read failed");
+	rc = caller_object(m, c, req->ns, req->name, r, &o);
+	if (rc)
 		goto out;
-	}
 	/* Declassifying is an admin's right, and only over what it is cleared to read. */
 	if (sl_tags_lower(o->tags, o->n_tags, req->set, req->n_set, req->remove, req->n_remove) &&
 	    (!sl_has_role(c->p, "admin") ||
@@ -834,12 +842,9 @@ int sl_h_delete(struct sl_meta *m, const struct sl_caller *c, const Sluice__Dele
 	if (!b)
 		return sl_fail(r, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&m->mutate_lock);
-	rc = sl_object_get(m, c->p->tenant_id, req->ns, req->name, &o);
-	if (rc) {
-		rc = rc == -ENOENT ? not_found(r, req->ns, req->name)
-				   : sl_fail(r, rc, "catalog read failed");
+	rc = caller_object(m, c, req->ns, req->name, r, &o);
+	if (rc)
 		goto out;
-	}
 	object_key(&k, o->tenant_id, o->ns_id, o->name);
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	rc = sl_drops_queue(m, b, o);

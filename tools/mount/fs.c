@@ -459,26 +459,45 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 
 /* ---- writing (--rw) -------------------------------------------------------------- */
 
+/* 0 and *p when path is inside a namespace of an --rw mount. */
+static int writable_path(const struct sl_mnt *m, const char *path, struct sl_path *p)
+{
+	int rc;
+
+	if (!m->rw)
+		return -EROFS;
+	rc = sl_path_split(path, p);
+	if (rc)
+		return rc;
+	/* Namespaces are made and removed with the CLI, by their tenant's admins. */
+	return p->root || !p->name[0] ? -EPERM : 0;
+}
+
+/* 0 when a file or directory may be made at path: an --rw mount, inside a
+ * namespace, and nothing there yet. */
+static int may_make(struct sl_mnt *m, const char *path)
+{
+	struct sl_path p;
+	struct sl_node n;
+	int rc = writable_path(m, path, &p);
+
+	if (rc)
+		return rc;
+	rc = sl_tree_lookup(m, path, &n);
+	if (rc == 0)
+		return -EEXIST;
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sl_mnt *m = mnt();
-	struct sl_path p;
-	struct sl_node n;
 	struct sl_file *f;
 	int rc;
 
 	(void)mode;
-	if (!m->rw)
-		return -EROFS;
-	rc = sl_path_split(path, &p);
+	rc = may_make(m, path);
 	if (rc)
-		return rc;
-	if (p.root || !p.name[0])
-		return -EPERM; /* namespaces are made with `sluice ns create` */
-	rc = sl_tree_lookup(m, path, &n);
-	if (rc == 0)
-		return n.kind == SL_NODE_DIR ? -EISDIR : -EEXIST;
-	if (rc != -ENOENT)
 		return rc;
 	f = file_new();
 	if (!f)
@@ -529,15 +548,10 @@ static int op_unlink(const char *path)
 	struct sl_node n;
 	sluice_session *s;
 	unsigned idx;
-	int rc;
+	int rc = writable_path(m, path, &p);
 
-	if (!m->rw)
-		return -EROFS;
-	rc = sl_path_split(path, &p);
 	if (rc)
 		return rc;
-	if (p.root || !p.name[0])
-		return -EPERM;
 	if (sl_spool_lookup(m, path, &n))
 		return -EBUSY;
 	s = sl_mnt_get(m, &idx);
@@ -556,26 +570,16 @@ static int op_unlink(const char *path)
 static int op_mkdir(const char *path, mode_t mode)
 {
 	struct sl_mnt *m = mnt();
-	struct sl_path p;
-	struct sl_node n;
 	int rc;
 
 	(void)mode;
-	if (!m->rw)
-		return -EROFS;
-	rc = sl_path_split(path, &p);
+	rc = may_make(m, path);
 	if (rc)
-		return rc;
-	if (p.root || !p.name[0])
-		return -EPERM;
-	rc = sl_tree_lookup(m, path, &n);
-	if (rc == 0)
-		return -EEXIST;
-	if (rc != -ENOENT)
 		return rc;
 	rc = sl_spool_mkdir(m, path);
 	if (rc == 0) {
-		n = (struct sl_node){ .kind = SL_NODE_DIR };
+		struct sl_node n = { .kind = SL_NODE_DIR };
+
 		sl_cache_put(m, path, &n);
 	}
 	return rc;
