@@ -98,8 +98,10 @@ int sl_cache_get(struct sl_mnt *m, const char *path, struct sl_node *n)
 
 void sl_cache_put(struct sl_mnt *m, const char *path, const struct sl_node *n)
 {
+	/* An absence is kept as long as the kernel keeps one (negative_timeout). */
+	double ttl_s = n->kind == SL_NODE_NONE ? SL_MNT_NEGATIVE_TIMEOUT_S : m->attr_timeout_s;
 	struct sl_attr_cache *c = m->cache;
-	uint64_t expires = sl_mono_ms() + (uint64_t)(m->attr_timeout_s * 1000.0);
+	uint64_t expires = sl_mono_ms() + (uint64_t)(ttl_s * 1000.0);
 	struct entry **at, *e;
 	size_t len = strlen(path);
 

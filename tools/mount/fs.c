@@ -101,7 +101,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 	cfg->entry_timeout = m->attr_timeout_s;
 	cfg->attr_timeout = m->attr_timeout_s;
-	cfg->negative_timeout = 1.0;
+	cfg->negative_timeout = SL_MNT_NEGATIVE_TIMEOUT_S;
 	cfg->nullpath_ok = 0;
 	cfg->use_ino = 0;
 	conn->max_write = 1u << 20;

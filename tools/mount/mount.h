@@ -21,6 +21,9 @@
 
 #define SL_MNT_TAGS_MAX 64
 #define SL_MNT_XATTR_PREFIX "user.sluice."
+/* How long an absence is believed, by the kernel and by the mount: a name
+ * another client makes shows up within this. */
+#define SL_MNT_NEGATIVE_TIMEOUT_S 1.0
 
 /* libsluice sessions are used by one thread at a time: a mount keeps a few. */
 struct sl_mnt_sess {
@@ -85,7 +88,7 @@ int sl_path_split(const char *path, struct sl_path *p);
 /* ---- cache.c: the attribute cache ----------------------------------------- */
 int sl_cache_new(struct sl_mnt *m);
 void sl_cache_free(struct sl_mnt *m);
-/* 1 and *n when path is known and fresh, else 0. */
+/* 1 and *n when path is known and fresh (kind SL_NODE_NONE: known absent), else 0. */
 int sl_cache_get(struct sl_mnt *m, const char *path, struct sl_node *n);
 void sl_cache_put(struct sl_mnt *m, const char *path, const struct sl_node *n);
 void sl_cache_forget(struct sl_mnt *m, const char *path);

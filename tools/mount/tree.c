@@ -259,6 +259,13 @@ int sl_tree_lookup(struct sl_mnt *m, const char *path, struct sl_node *n)
 	/* A name the catalog refuses as a name (".." parts, bad bytes) names nothing. */
 	if (rc == -EINVAL)
 		rc = -ENOENT;
+	if (rc == -ENOENT) {
+		/* The kernel creates a file right after its lookup said absent:
+		 * the create's own check need not ask the catalog again. */
+		struct sl_node none = { .kind = SL_NODE_NONE };
+
+		sl_cache_put(m, path, &none);
+	}
 	rc = sl_mnt_errno(rc, s, "lookup", path);
 	sl_mnt_put(m, idx);
 	return rc;
