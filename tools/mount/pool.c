@@ -39,7 +39,7 @@ int sl_mnt_pool_open(struct sl_mnt *m, char *err, size_t err_len)
 			snprintf(err, err_len, "cannot reach sluice-meta: %s",
 				 sluice_last_error(m->sess[0].s));
 		else
-			SL_INFO("mounted for %s of tenant %s, purpose %s", principal, tenant,
+			SL_INFO("connected as %s of tenant %s, purpose %s", principal, tenant,
 				m->purpose);
 		free(tenant);
 		free(principal);
