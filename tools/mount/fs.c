@@ -59,6 +59,7 @@ struct sl_file {
 	uint64_t ra_off;
 	size_t ra_len;
 	size_t ra_cap;
+	uint64_t n_ahead, n_direct, n_fills; /* reads served from windows, direct; fills */
 	struct read_req *queue; /* reads waiting for the one in flight */
 	int busy;               /* a thread is reading for the queue */
 	pthread_cond_t served;
@@ -394,6 +395,7 @@ static int ra_fill(struct sl_mnt *m, struct sl_file *f, const char *path, uint64
 		total += iov[i].got;
 	f->ra_off = off;
 	f->ra_len = total;
+	f->n_fills++;
 	return 0;
 }
 
@@ -427,9 +429,11 @@ static int op_read(const char *path, char *buf, size_t len, off_t off,
 	}
 	if (o >= f->ra_off && o + len <= f->ra_off + f->ra_len) {
 		memcpy(buf, f->ra + (o - f->ra_off), len);
+		f->n_ahead++;
 		rc = (int)len;
 	} else {
 		rc = read_batched(m, f, path, buf, len, o);
+		f->n_direct++;
 	}
 	if (rc > 0)
 		f->next_off = o + (uint64_t)rc;
@@ -443,10 +447,12 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	struct sl_mnt *m = mnt();
 	struct sl_file *f = file_of(fi);
 
-	(void)path;
 	if (f->spool) {
 		sl_spool_release(m, f->spool);
 	} else {
+		SL_DEBUG("closed %s: %llu reads from read-ahead (%llu windows), %llu direct", path,
+			 (unsigned long long)f->n_ahead, (unsigned long long)f->n_fills,
+			 (unsigned long long)f->n_direct);
 		sl_mnt_get_at(m, f->idx);
 		sluice_reader_close(f->r);
 		sl_mnt_put(m, f->idx);
