@@ -30,13 +30,15 @@
 #     RAND_SECS seconds each, cold;
 #   stat of SMALL_N files, listing of their directory (names, then names and
 #     lstat), cold.
-# Environment: REPS=3 INGEST_REPS=2 SMALL_N=20000 BIG_N=64 SEQ_MIB=1024 RAND_SECS=5
+# Environment: REPS=3 INGEST_REPS=1 SMALL_N=20000 BIG_N=64 SEQ_MIB=1024 RAND_SECS=5
 #   RAND_JOBS=32 (0: no psync row) SDK_MIB=256 SLUICE_DATA=2 REPLICAS=2
 #   MAX_SECS=1500 (a watchdog ends the run then) BENCH_WORK=/var/tmp (where the
 #   data goes: about 20 GiB at the defaults) KEEP_DATA=0 MFS_PORT_BASE=19419
 #   SLUICE_META_PORT=7300 SLUICE_BUILD_DIR=<checkout>/build
-# The defaults take about 20 minutes on a 2-core VM; a repetition that would
-# not finish before the watchdog is skipped, and the output says so.
+# The defaults take about 20 minutes on a 2-core VM, most of it the ingest of
+# the small files; a repetition that would not finish before the watchdog is
+# skipped, and if the watchdog ends the run, the table still comes out with
+# what was measured. The output says which.
 #
 # Everything runs in a private network namespace (unshare --net: MooseFS's
 # chunkservers refuse 127.x addresses, and no port clashes with other runs);
@@ -50,7 +52,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SLUICE_BUILD_DIR:-$top/build}
 REPS=${REPS:-3}
-INGEST_REPS=${INGEST_REPS:-2}
+INGEST_REPS=${INGEST_REPS:-1}
 [ "$INGEST_REPS" -ge 1 ] || INGEST_REPS=1
 SMALL_N=${SMALL_N:-20000}
 BIG_N=${BIG_N:-64}
@@ -160,7 +162,8 @@ _cleanup() {
 }
 trap _cleanup EXIT
 trap 'exit 130' INT
-trap 'log "watchdog or TERM: stopping"; exit 143' TERM
+REPORT=: # the table, once there is something to put in it
+trap 'log "watchdog or TERM: stopping"; $REPORT; exit 143' TERM
 
 unmount() { # a FUSE mount point, if mounted
   mountpoint -q "$1" 2>/dev/null || return 0
@@ -173,9 +176,10 @@ T0=$(date +%s)
 DEADLINE=$((T0 + MAX_SECS))
 (
   sleep "$MAX_SECS"
-  kill -TERM $$ 2>/dev/null || exit 0
+  kill -TERM $$ 2>/dev/null || report
+exit 0
   sleep 10
-  for k in $(cat /proc/$$/task/*/children 2>/dev/null); do
+  for k in $(_descendants $$); do
     [ "$k" = "$BASHPID" ] || kill -TERM "$k" 2>/dev/null
   done
 ) > /dev/null 2>&1 &
@@ -425,6 +429,92 @@ order() { # the systems in turn, the other one first every second repetition
   if (($1 % 2)); then echo sluice mfs; else echo mfs sluice; fi
 }
 
+# ---- the table -------------------------------------------------------------------
+med() { # median of the values of FIGURE|SYSTEM, or "-"
+  printf '%s\n' ${V["$1|$2"]:-} | { grep -E '^[0-9.]+$' || true; } | sort -g |
+    awk '{ a[NR] = $1 } END { if (!NR) { print "-"; exit }
+         printf "%.6g\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
+n_of() { printf '%s\n' ${V["$1|$2"]:-} | grep -cE '^[0-9.]+$' || true; }
+row() { # FIGURE LABEL UNIT [SDK-FIGURE]
+  local a b c
+  a=$(med "$1" sluice)
+  b=$(med "$1" mfs)
+  c=$([ -n "${4:-}" ] && med "$4" sdk || echo -)
+  printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' "$2" "$3" "$a" "$b" \
+    "$(ratio "$a" "$b")" "$c" "$(ratio "$a" "$c")" "$(n_of "$1" sluice)/$(n_of "$1" mfs)"
+}
+lrow() { # latency: lower is better, so no ratio
+  printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' "$2" us "$(med "$1" sluice)" \
+    "$(med "$1" mfs)" "" "" "" ""
+}
+goal() { # LABEL THRESHOLD FIGURE:SYSTEM-PAIR...
+  local label=$1 min=$2 verdict=met parts="" f a b r
+  shift 2
+  for f in "$@"; do
+    a=$(med "${f%%:*}" sluice)
+    b=$(med "${f%%:*}" "${f#*:}")
+    r=$(ratio "$a" "$b")
+    parts+=" ${f%%:*} $r;"
+    awk -v r="$r" -v m="$min" 'BEGIN { exit !(r != "-" && r + 0 >= m) }' || verdict="NOT met"
+  done
+  echo "goal: $label (>= ${min}x): $verdict --${parts%;}"
+}
+
+# Prints the table and the goals from what was measured (also when the
+# watchdog ends the run early).
+report() {
+  trap - TERM
+  set +e # a figure that is missing is a "-", not the end of the report
+  echo
+  echo "# medians of REPS=$REPS repetitions (n = runs that made it, sluice-mount/MooseFS);"
+  echo "# ratio = sluice-mount / MooseFS; SDK = sluice-bench (sluice_reader_pread, 8 MiB calls"
+  echo "# cut into 1 MiB pieces read in parallel; random: its own ${SDK_MIB} MiB object, depth 32"
+  echo "# = sluice_reader_preadv of 32); mount/SDK = sluice-mount / SDK"
+  printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' figure unit sluice-mount MooseFS ratio \
+    SDK "m/SDK" n
+  echo "|---|---|---|---|---|---|---|---|"
+  row seq.file.t1 "sequential read, one ${SEQ_MIB} MiB file, 1 reader, cold" MiB/s sdk.bench
+  row seq.file.t1 "  same, SDK = sluice get -o /dev/null of that object" MiB/s sdk.get
+  row seq.big.t1 "sequential read, $BIG_N x 16 MiB, 1 reader, cold" MiB/s
+  row seq.big.t4 "sequential read, $BIG_N x 16 MiB, 4 readers, cold" MiB/s
+  row rand.qd1 "random 4 KiB reads, fio libaio depth 1" IOPS sdk.rand.qd1
+  lrow rand.qd1.p50 "  p50 latency"
+  lrow rand.qd1.p99 "  p99 latency"
+  row rand.qd32 "random 4 KiB reads, fio libaio depth 32" IOPS sdk.rand.qd32
+  lrow rand.qd32.p50 "  p50 latency"
+  lrow rand.qd32.p99 "  p99 latency"
+  if [ "$RAND_JOBS" -gt 0 ]; then
+    row rand.jobs "random 4 KiB reads, fio psync, $RAND_JOBS jobs" IOPS
+    lrow rand.jobs.p50 "  p50 latency"
+    lrow rand.jobs.p99 "  p99 latency"
+  fi
+  row stat "stat of $SMALL_N files, cold" stats/s
+  row list "listing of $SMALL_N entries (names), cold" entries/s
+  row list.lstat "listing of $SMALL_N entries + lstat each, cold" entries/s
+  row ingest.small "ingest of $SMALL_N x 4 KiB files" files/s
+  row ingest.big "ingest of $BIG_N x 16 MiB files (fsync, close)" MiB/s
+  echo "# random reads: O_DIRECT on sluice-mount: $([ "$DIRECT_sluice" = 1 ] && echo yes || echo no)," \
+    "on MooseFS: $([ "$DIRECT_mfs" = 1 ] && echo yes || echo no)"
+
+  # The issue's goals, from the medians above.
+  echo
+  goal "sequential reads against MooseFS" 2 seq.file.t1:mfs seq.big.t1:mfs seq.big.t4:mfs
+  goal "random reads against MooseFS" 2 rand.qd1:mfs rand.qd32:mfs
+  goal "stat, listing and small-file ingest against MooseFS" 3 stat:mfs list:mfs list.lstat:mfs \
+    ingest.small:mfs
+  a=$(med seq.file.t1 sluice)
+  echo "goal: the mount against the SDK at 1 MiB sequential (>= 0.8x):" \
+    "$(awk -v r="$(ratio "$a" "$(med sdk.bench sdk)")" 'BEGIN { print (r != "-" && r >= 0.8) ? "met" : "NOT met" }')" \
+    "-- against sluice-bench $(ratio "$a" "$(med sdk.bench sdk)"), against sluice get $(ratio "$a" "$(med sdk.get sdk)")"
+  echo "# elapsed $(($(date +%s) - T0)) s; machine over the run: $(_cpu_line "$STAT0" "$(head -1 /proc/stat)")"
+  echo "# sluice-mount's log: $(wc -l < "$W/sluice-mount.log") lines," \
+    "$(grep -ciE ' (warn|error) ' "$W/sluice-mount.log" || true) of them warnings or errors"
+  grep -iE ' (warn|error) ' "$W/sluice-mount.log" | head -n 5 | sed 's/^/#   /' || true
+}
+REPORT=report
+
 echo "# every figure below is one run; the table at the end has the medians"
 log "writing the ${SEQ_MIB} MiB file on both mounts"
 for s in sluice mfs; do
@@ -444,7 +534,7 @@ done
 ingest_secs=0 read_secs=0
 for ((r = 1; r <= REPS; r++)); do
   need=$((read_secs + 60))
-  [ "$r" -le "$INGEST_REPS" ] && need=$((need + ingest_secs))
+  [ "$r" -le "$INGEST_REPS" ] && need=$((need + ingest_secs * 3 / 2))
   if [ "$r" -gt 1 ] && ! have_time "$need"; then
     echo "# SKIPPED repetitions $r..$REPS: not enough time left before MAX_SECS=$MAX_SECS"
     break
@@ -500,83 +590,5 @@ for ((r = 1; r <= REPS; r++)); do
   read_secs=$(($(date +%s) - t))
 done
 
-# ---- the table -------------------------------------------------------------------
-med() { # median of the values of FIGURE|SYSTEM, or "-"
-  printf '%s\n' ${V["$1|$2"]:-} | grep -E '^[0-9.]+$' | sort -g |
-    awk '{ a[NR] = $1 } END { if (!NR) { print "-"; exit }
-         printf "%.6g\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
-n_of() { printf '%s\n' ${V["$1|$2"]:-} | grep -cE '^[0-9.]+$' || true; }
-
-row() { # FIGURE LABEL UNIT [SDK-FIGURE]
-  local a b c
-  a=$(med "$1" sluice)
-  b=$(med "$1" mfs)
-  c=$([ -n "${4:-}" ] && med "$4" sdk || echo -)
-  printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' "$2" "$3" "$a" "$b" \
-    "$(ratio "$a" "$b")" "$c" "$(ratio "$a" "$c")" "$(n_of "$1" sluice)/$(n_of "$1" mfs)"
-}
-lrow() { # latency: lower is better, so no ratio
-  printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' "$2" us "$(med "$1" sluice)" \
-    "$(med "$1" mfs)" "" "" "" ""
-}
-
-echo
-echo "# medians of REPS=$REPS repetitions (n = runs that made it, sluice-mount/MooseFS);"
-echo "# ratio = sluice-mount / MooseFS; SDK = sluice-bench (sluice_reader_pread, 8 MiB calls"
-echo "# cut into 1 MiB pieces read in parallel; random: its own ${SDK_MIB} MiB object, depth 32"
-echo "# = sluice_reader_preadv of 32); mount/SDK = sluice-mount / SDK"
-printf '| %-52s | %-9s | %12s | %10s | %5s | %10s | %5s | %s |\n' figure unit sluice-mount MooseFS ratio \
-  SDK "m/SDK" n
-echo "|---|---|---|---|---|---|---|---|"
-row seq.file.t1 "sequential read, one ${SEQ_MIB} MiB file, 1 reader, cold" MiB/s sdk.bench
-row seq.file.t1 "  same, SDK = sluice get -o /dev/null of that object" MiB/s sdk.get
-row seq.big.t1 "sequential read, $BIG_N x 16 MiB, 1 reader, cold" MiB/s
-row seq.big.t4 "sequential read, $BIG_N x 16 MiB, 4 readers, cold" MiB/s
-row rand.qd1 "random 4 KiB reads, fio libaio depth 1" IOPS sdk.rand.qd1
-lrow rand.qd1.p50 "  p50 latency"
-lrow rand.qd1.p99 "  p99 latency"
-row rand.qd32 "random 4 KiB reads, fio libaio depth 32" IOPS sdk.rand.qd32
-lrow rand.qd32.p50 "  p50 latency"
-lrow rand.qd32.p99 "  p99 latency"
-if [ "$RAND_JOBS" -gt 0 ]; then
-  row rand.jobs "random 4 KiB reads, fio psync, $RAND_JOBS jobs" IOPS
-  lrow rand.jobs.p50 "  p50 latency"
-  lrow rand.jobs.p99 "  p99 latency"
-fi
-row stat "stat of $SMALL_N files, cold" stats/s
-row list "listing of $SMALL_N entries (names), cold" entries/s
-row list.lstat "listing of $SMALL_N entries + lstat each, cold" entries/s
-row ingest.small "ingest of $SMALL_N x 4 KiB files" files/s
-row ingest.big "ingest of $BIG_N x 16 MiB files (fsync, close)" MiB/s
-echo "# random reads: O_DIRECT on sluice-mount: $([ "$DIRECT_sluice" = 1 ] && echo yes || echo no)," \
-  "on MooseFS: $([ "$DIRECT_mfs" = 1 ] && echo yes || echo no)"
-
-# The issue's goals, from the medians above.
-goal() { # LABEL THRESHOLD FIGURE:SYSTEM-PAIR...
-  local label=$1 min=$2 verdict=met parts="" f a b r
-  shift 2
-  for f in "$@"; do
-    a=$(med "${f%%:*}" sluice)
-    b=$(med "${f%%:*}" "${f#*:}")
-    r=$(ratio "$a" "$b")
-    parts+=" ${f%%:*} $r;"
-    awk -v r="$r" -v m="$min" 'BEGIN { exit !(r != "-" && r + 0 >= m) }' || verdict="NOT met"
-  done
-  echo "goal: $label (>= ${min}x): $verdict --${parts%;}"
-}
-echo
-goal "sequential reads against MooseFS" 2 seq.file.t1:mfs seq.big.t1:mfs seq.big.t4:mfs
-goal "random reads against MooseFS" 2 rand.qd1:mfs rand.qd32:mfs
-goal "stat, listing and small-file ingest against MooseFS" 3 stat:mfs list:mfs list.lstat:mfs \
-  ingest.small:mfs
-a=$(med seq.file.t1 sluice)
-echo "goal: the mount against the SDK at 1 MiB sequential (>= 0.8x):" \
-  "$(awk -v r="$(ratio "$a" "$(med sdk.bench sdk)")" 'BEGIN { print (r != "-" && r >= 0.8) ? "met" : "NOT met" }')" \
-  "-- against sluice-bench $(ratio "$a" "$(med sdk.bench sdk)"), against sluice get $(ratio "$a" "$(med sdk.get sdk)")"
-echo "# elapsed $(($(date +%s) - T0)) s; machine over the run: $(_cpu_line "$STAT0" "$(head -1 /proc/stat)")"
-echo "# sluice-mount's log: $(wc -l < "$W/sluice-mount.log") lines," \
-  "$(grep -ciE ' (warn|error) ' "$W/sluice-mount.log" || true) of them warnings or errors"
-grep -iE ' (warn|error) ' "$W/sluice-mount.log" | head -n 5 | sed 's/^/#   /' || true
+report
 exit 0
