@@ -29,16 +29,22 @@
 #define SL_PIECE_MAX (1u << 20)
 /* The longest block list: a shard of the largest size. */
 #define SL_DIGEST_LIST_MAX (SL_PLAN_SHARD_SIZE_MAX / SL_SHARD_BLOCK * SL_DIGEST_LEN)
-/* Block lists a reader keeps: more than the shards of one batch, so that a
- * batch never evicts a list it is about to check against. */
-#define SL_DIGEST_CACHE (2 * SL_READ_BATCH)
+/*
+ * Block lists a reader keeps: at least more than the shards of one batch, so
+ * that a batch never evicts a list it is about to check against; as many as
+ * the object has shards when they fit in SL_DIGEST_CACHE_BYTES (2 KiB a
+ * list for 4 MiB shards: 1,024 lists, a 4 GiB object), so that random reads
+ * over a large object do not fetch a list again for most reads.
+ */
+#define SL_DIGEST_CACHE_MIN (2 * SL_READ_BATCH)
+#define SL_DIGEST_CACHE_BYTES (2u << 20)
 
 /* One shard's block-digest list, checked against the shard's root. */
 struct digest_list {
 	uint32_t shard;
 	uint32_t n_blocks;
 	uint64_t used; /* the batch that last used it; 0: empty */
-	uint8_t list[SL_DIGEST_LIST_MAX];
+	uint8_t *list; /* list_stride bytes in list_mem */
 };
 
 struct sluice_reader {
@@ -47,7 +53,10 @@ struct sluice_reader {
 	Sluice__ObjectPlan *plan;
 	uint64_t renew_at_ms; /* monotonic */
 	/* Shard digests, allocated on the first verified read. */
-	struct digest_list *lists; /* SL_DIGEST_CACHE of them */
+	struct digest_list *lists; /* n_lists of them */
+	size_t n_lists;
+	int lists_direct;          /* one per shard: shard i in lists[i] */
+	uint8_t *list_mem;
 	uint64_t batch;            /* batches read so far */
 	uint8_t *fetch;            /* SL_READ_BATCH slots the lists are written into */
 	struct sl_fabric_mr fetch_mr;
@@ -73,6 +82,15 @@ struct piece {
 	int done;
 	int err;
 };
+
+static void lists_free(sluice_reader *r)
+{
+	free(r->lists);
+	free(r->list_mem);
+	r->lists = NULL;
+	r->list_mem = NULL;
+	r->n_lists = 0;
+}
 
 static int grant(sluice_reader *r)
 {
@@ -109,7 +127,7 @@ static int grant(sluice_reader *r)
 	}
 	/* Lists belong to one object: a name granted anew may be another one. */
 	if (r->lists && r->plan && r->plan->object->id != plan->object->id)
-		memset(r->lists, 0, SL_DIGEST_CACHE * sizeof(*r->lists));
+		lists_free(r);
 	if (r->plan)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
 	r->plan = plan;
@@ -162,7 +180,7 @@ void sluice_reader_close(sluice_reader *r)
 		sluice__object_plan__free_unpacked(r->plan, NULL);
 	sl_fabric_mr_close(&r->fetch_mr);
 	free(r->fetch);
-	free(r->lists);
+	lists_free(r);
 	free(r->ns);
 	free(r->name);
 	free(r);
@@ -336,26 +354,32 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 /* The cached list of a shard, marked used by this batch; NULL when not cached. */
 static struct digest_list *list_find(sluice_reader *r, uint32_t shard)
 {
-	for (size_t i = 0; r->lists && i < SL_DIGEST_CACHE; i++)
-		if (r->lists[i].used && r->lists[i].shard == shard) {
-			r->lists[i].used = r->batch;
-			return &r->lists[i];
-		}
-	return NULL;
+	struct digest_list *l = NULL;
+
+	if (r->lists_direct) {
+		l = shard < r->n_lists && r->lists[shard].used ? &r->lists[shard] : NULL;
+	} else {
+		for (size_t i = 0; r->lists && i < r->n_lists && !l; i++)
+			if (r->lists[i].used && r->lists[i].shard == shard)
+				l = &r->lists[i];
+	}
+	if (l)
+		l->used = r->batch;
+	return l;
 }
 
 /*
- * Keeps a fetched list in place of the one used longest ago (never one of
- * this batch: a batch has fewer shards than the cache has entries). The copy
- * is checked again: the fetch slot stays registered, and only the copy is
- * what later reads trust.
+ * Keeps a fetched list: in its shard's place, or in place of the one used
+ * longest ago (never one of this batch: a batch has fewer shards than the
+ * cache has entries). The copy is checked again: the fetch slot stays
+ * registered, and only the copy is what later reads trust.
  */
 static int list_put(sluice_reader *r, const struct piece *d)
 {
 	const Sluice__Shard *sh = r->plan->shards[d->shard];
-	struct digest_list *l = &r->lists[0];
+	struct digest_list *l = &r->lists[r->lists_direct ? d->shard : 0];
 
-	for (size_t i = 1; i < SL_DIGEST_CACHE; i++)
+	for (size_t i = 1; !r->lists_direct && i < r->n_lists; i++)
 		if (r->lists[i].used < l->used)
 			l = &r->lists[i];
 	memcpy(l->list, d->rdst, d->rlen);
@@ -369,17 +393,40 @@ static int list_put(sluice_reader *r, const struct piece *d)
 	return 0;
 }
 
+/* The list cache, sized for the object of the plan. */
+static int lists_alloc(sluice_reader *r)
+{
+	const Sluice__ObjectPlan *plan = r->plan;
+	size_t stride = plan->object->shard_size / SL_SHARD_BLOCK * SL_DIGEST_LEN + SL_DIGEST_LEN;
+	size_t n = SL_DIGEST_CACHE_BYTES / stride;
+
+	if (n < SL_DIGEST_CACHE_MIN)
+		n = SL_DIGEST_CACHE_MIN;
+	r->lists_direct = plan->n_shards <= n;
+	if (r->lists_direct)
+		n = plan->n_shards;
+	r->lists = calloc(n, sizeof(*r->lists));
+	r->list_mem = malloc(n * stride);
+	if (!r->lists || !r->list_mem) {
+		lists_free(r);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		r->lists[i].list = r->list_mem + i * stride;
+	r->n_lists = n;
+	return 0;
+}
+
 /* The cache and the registered slots lists are fetched into, on first use. */
 static int lists_setup(sluice_reader *r)
 {
 	size_t len = (size_t)SL_READ_BATCH * SL_DIGEST_LIST_MAX;
 	int rc;
 
+	if (!r->lists && lists_alloc(r))
+		return sl_sess_fail(r->s, -ENOMEM, "out of memory");
 	if (r->fetch)
 		return 0;
-	r->lists = r->lists ? r->lists : calloc(SL_DIGEST_CACHE, sizeof(*r->lists));
-	if (!r->lists)
-		return sl_sess_fail(r->s, -ENOMEM, "out of memory");
 	if (posix_memalign((void **)&r->fetch, 4096, len)) {
 		r->fetch = NULL;
 		return sl_sess_fail(r->s, -ENOMEM, "out of memory");
