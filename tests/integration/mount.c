@@ -33,7 +33,7 @@ struct tmount {
 
 static struct tcluster cl;
 static char alice_cred[400];
-static sluice_session *alice;
+static sluice_session *alice, *other[2]; /* closed by teardown, pass or fail */
 /* Static, not on a test's stack: teardown unmounts what a failed test left. */
 static struct tmount mounts[4];
 static char out[65536];
@@ -77,6 +77,10 @@ static void teardown(void)
 		if (mounted(t->dir))
 			umount2(t->dir, MNT_DETACH);
 		memset(t, 0, sizeof(*t));
+	}
+	for (size_t i = 0; i < 2; i++) {
+		sluice_close(other[i]);
+		other[i] = NULL;
 	}
 	if (alice)
 		sluice_close(alice);
@@ -147,7 +151,8 @@ static struct tmount *mount_fg(const char *cred, const char *name, const char *a
 		      (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 300 && !mounted(t->dir); i++)
+	/* Generous: under sanitizers on a busy machine a start takes seconds. */
+	for (int i = 0; i < 1200 && !mounted(t->dir); i++)
 		usleep(50 * 1000);
 	cr_assert(mounted(t->dir), "sluice-mount did not mount %s (see %s)", t->dir, t->log);
 	cr_assert_eq(stat(t->dir, &st), 0, "%s: %s", t->dir, strerror(errno));
@@ -421,7 +426,7 @@ Test(mount, tenants_apart_and_clearance_on_open)
 {
 	struct tmount *bobm, *ritam;
 	char bob_cred[400], rita_cred[400], path[600];
-	sluice_session *bob, *rita;
+	sluice_session *bob;
 	struct sluice_audit_record *rec = NULL;
 	size_t n = 0;
 	int chain_ok = 0, denied = 0, fd;
@@ -429,9 +434,10 @@ Test(mount, tenants_apart_and_clearance_on_open)
 
 	put(alice, "datasets", "shared/report.txt", 300, 1, "internal");
 	put(alice, "datasets", "secret/plan.txt", 300, 2, "confidential");
-	bob = tc_principal(&cl, "globex", "bob", "restricted", bob_cred, sizeof(bob_cred));
+	bob = other[0] = tc_principal(&cl, "globex", "bob", "restricted", bob_cred,
+				      sizeof(bob_cred));
 	tc_ns(bob, "models", 0);
-	rita = tc_principal(&cl, "acme", "rita", "internal", rita_cred, sizeof(rita_cred));
+	other[1] = tc_principal(&cl, "acme", "rita", "internal", rita_cred, sizeof(rita_cred));
 
 	/* Another tenant sees its own namespaces and nothing of acme's. */
 	bobm = mount_fg(bob_cred, "bob", NULL, NULL, NULL);
@@ -463,8 +469,6 @@ Test(mount, tenants_apart_and_clearance_on_open)
 	cr_assert(denied, "no audited refusal of the open");
 	cr_assert(chain_ok);
 	sluice_audit_free(rec, n);
-	sluice_close(bob);
-	sluice_close(rita);
 }
 
 Test(mount, fio_random_reads_verify)
