@@ -47,6 +47,15 @@ struct read_req {
 	struct read_req *next;
 };
 
+/* A read-ahead window: [off, off + len) of the object, in buf (SL_RA_MAX). */
+struct window {
+	char *buf;
+	uint64_t off;
+	size_t len;
+};
+
+enum { NEXT_IDLE = 0, NEXT_FETCHING = 1, NEXT_READY = 2 };
+
 struct sl_file {
 	struct sl_spool *spool; /* a file being written, or */
 	sluice_reader *r;       /* an object being read, through */
@@ -55,10 +64,13 @@ struct sl_file {
 	uint64_t size;
 	uint64_t next_off; /* where the last read ended */
 	unsigned streak;   /* reads in a row that began where the one before ended */
-	char *ra;          /* the read-ahead window: [ra_off, ra_off + ra_len) */
-	uint64_t ra_off;
-	size_t ra_len;
-	size_t ra_cap;
+	struct sl_mnt *m;
+	char *path; /* for the log of a background fetch */
+	struct window cur;  /* the read-ahead window being read */
+	struct window next; /* the one after it, fetched in the background */
+	int next_state;     /* NEXT_* or -errno */
+	int next_live;      /* next_thread is to be joined */
+	pthread_t next_thread;
 	uint64_t n_ahead, n_direct, n_fills; /* reads served from windows, direct; fills */
 	struct read_req *queue; /* reads waiting for the one in flight */
 	int busy;               /* a thread is reading for the queue */
@@ -86,9 +98,21 @@ static struct sl_file *file_new(void)
 	return f;
 }
 
+static void window_free(struct sl_mnt *m, struct window *w)
+{
+	if (w->buf)
+		__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
+	free(w->buf);
+	w->buf = NULL;
+}
+
 static void file_free(struct sl_file *f)
 {
-	free(f->ra);
+	if (f->m) {
+		window_free(f->m, &f->cur);
+		window_free(f->m, &f->next);
+	}
+	free(f->path);
 	pthread_cond_destroy(&f->served);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -245,6 +269,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	f = file_new();
 	if (!f)
 		return -ENOMEM;
+	f->m = m;
+	f->path = strdup(path);
+	if (!f->path) {
+		file_free(f);
+		return -ENOMEM;
+	}
 	s = sl_mnt_get(m, &f->idx);
 	rc = sluice_reader_open(s, p.ns, p.name, &f->r);
 	if (rc == -EINVAL)
@@ -357,46 +387,129 @@ out:
 	return rc;
 }
 
-/* Fills the window with the object from off on, in parallel pieces. Under f->lock. */
-static int ra_fill(struct sl_mnt *m, struct sl_file *f, const char *path, uint64_t off)
+/* A window's buffer, within what the mount's windows may hold together. */
+static int window_alloc(struct sl_mnt *m, struct window *w)
+{
+	if (w->buf)
+		return 0;
+	if (__atomic_add_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED) > SL_RA_TOTAL_MAX) {
+		__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
+		return -ENOMEM; /* the caller reads direct */
+	}
+	w->buf = malloc(SL_RA_MAX);
+	if (!w->buf) {
+		__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Reads the object from w->off on into w, in parallel pieces; sets w->len. */
+static int window_read(struct sl_mnt *m, struct sl_file *f, struct window *w)
 {
 	struct sluice_iov iov[SL_RA_MAX / SL_RA_PIECE];
-	size_t want = f->size - off < SL_RA_MAX ? (size_t)(f->size - off) : SL_RA_MAX;
+	size_t want = f->size - w->off < SL_RA_MAX ? (size_t)(f->size - w->off) : SL_RA_MAX;
 	size_t n = 0, total = 0;
 	sluice_session *s;
 	int rc;
 
-	if (!f->ra) {
-		if (__atomic_add_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED) > SL_RA_TOTAL_MAX) {
-			__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
-			return -ENOMEM; /* the caller reads direct */
-		}
-		f->ra = malloc(SL_RA_MAX);
-		if (!f->ra) {
-			__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
-			return -ENOMEM;
-		}
-		f->ra_cap = SL_RA_MAX;
-	}
 	for (size_t done = 0; done < want; done += SL_RA_PIECE, n++) {
-		iov[n].buf = f->ra + done;
+		iov[n].buf = w->buf + done;
 		iov[n].len = want - done < SL_RA_PIECE ? want - done : SL_RA_PIECE;
-		iov[n].off = off + done;
+		iov[n].off = w->off + done;
 		iov[n].got = 0;
 	}
-	f->ra_len = 0;
 	s = sl_mnt_get_at(m, f->idx);
 	rc = sluice_reader_preadv(f->r, iov, n);
-	rc = sl_mnt_errno(rc, s, "read", path);
+	rc = sl_mnt_errno(rc, s, "read", f->path);
 	sl_mnt_put(m, f->idx);
+	for (size_t i = 0; !rc && i < n; i++)
+		total += iov[i].got;
+	w->len = total;
+	return rc;
+}
+
+/* Fills the current window from off on, now. Under f->lock. */
+static int ra_fill(struct sl_mnt *m, struct sl_file *f, uint64_t off)
+{
+	int rc = window_alloc(m, &f->cur);
+
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		total += iov[i].got;
-	f->ra_off = off;
-	f->ra_len = total;
+	f->cur.off = off;
+	f->cur.len = 0;
+	rc = window_read(m, f, &f->cur);
+	if (rc)
+		f->cur.len = 0;
 	f->n_fills++;
-	return 0;
+	return rc;
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct sl_file *f = arg;
+	int rc = window_read(f->m, f, &f->next);
+
+	pthread_mutex_lock(&f->lock);
+	f->next_state = rc ? rc : NEXT_READY;
+	pthread_cond_broadcast(&f->served);
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* Joins the background fetch once it has ended. Under f->lock. */
+static void prefetch_reap(struct sl_file *f)
+{
+	if (f->next_live && f->next_state != NEXT_FETCHING) {
+		pthread_join(f->next_thread, NULL);
+		f->next_live = 0;
+	}
+}
+
+/* Starts fetching the window after the current one, if there is one. Under f->lock. */
+static void prefetch_start(struct sl_mnt *m, struct sl_file *f)
+{
+	uint64_t start = f->cur.off + f->cur.len;
+
+	prefetch_reap(f);
+	if (f->next_state != NEXT_IDLE || f->next_live || !f->cur.len || start >= f->size ||
+	    window_alloc(m, &f->next))
+		return;
+	f->next.off = start;
+	f->next.len = 0;
+	f->next_state = NEXT_FETCHING;
+	if (pthread_create(&f->next_thread, NULL, prefetch_main, f) != 0) {
+		f->next_state = NEXT_IDLE; /* read when needed, then */
+		return;
+	}
+	f->next_live = 1;
+	f->n_fills++;
+}
+
+/* Makes the fetched window current when it holds [o, o + len). Under f->lock. */
+static int prefetch_take(struct sl_file *f, uint64_t o, size_t len)
+{
+	struct window w;
+
+	if (f->next_state == NEXT_IDLE || o < f->next.off || o >= f->next.off + SL_RA_MAX)
+		return 0;
+	while (f->next_state == NEXT_FETCHING)
+		pthread_cond_wait(&f->served, &f->lock);
+	prefetch_reap(f);
+	if (f->next_state != NEXT_READY || o + len > f->next.off + f->next.len) {
+		f->next_state = NEXT_IDLE; /* failed, or short: read it again when needed */
+		return 0;
+	}
+	w = f->cur;
+	f->cur = f->next;
+	f->next = w;
+	f->next_state = NEXT_IDLE;
+	return 1;
+}
+
+static int in_window(const struct window *w, uint64_t o, size_t len)
+{
+	return w->len && o >= w->off && o + len <= w->off + w->len;
 }
 
 static int op_read(const char *path, char *buf, size_t len, off_t off,
@@ -417,20 +530,25 @@ static int op_read(const char *path, char *buf, size_t len, off_t off,
 	pthread_mutex_lock(&f->lock);
 	f->streak = o == f->next_off ? f->streak + 1 : 0;
 	/*
-	 * A few large reads in a row, each where the last ended, and more left
-	 * than this read: a file read front to back. Fetch a window ahead, in
-	 * parallel pieces. Anything else (random reads, small reads) goes direct.
+	 * A large read at the start, or a few in a row each where the last
+	 * ended, with more left than this read: a file read front to back. It
+	 * is read in windows of parallel pieces, the next one fetched in the
+	 * background while this one is read. Anything else (random reads,
+	 * small reads) goes direct.
 	 */
-	if (!(o >= f->ra_off && o + len <= f->ra_off + f->ra_len) && len >= SL_RA_MIN_READ &&
-	    f->streak >= SL_RA_STREAK && f->size - o > len) {
-		rc = ra_fill(m, f, path, o);
+	if (!in_window(&f->cur, o, len) && !prefetch_take(f, o, len) && len >= SL_RA_MIN_READ &&
+	    (o == 0 || f->streak >= SL_RA_STREAK) && f->size - o > len) {
+		rc = ra_fill(m, f, o);
 		if (rc && rc != -ENOMEM)
 			goto out;
 	}
-	if (o >= f->ra_off && o + len <= f->ra_off + f->ra_len) {
-		memcpy(buf, f->ra + (o - f->ra_off), len);
+	if (in_window(&f->cur, o, len)) {
+		memcpy(buf, f->cur.buf + (o - f->cur.off), len);
 		f->n_ahead++;
 		rc = (int)len;
+		/* Half way through this window: time to fetch the next. */
+		if (o + len >= f->cur.off + f->cur.len / 2)
+			prefetch_start(m, f);
 	} else {
 		rc = read_batched(m, f, path, buf, len, o);
 		f->n_direct++;
@@ -453,12 +571,14 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 		SL_DEBUG("closed %s: %llu reads from read-ahead (%llu windows), %llu direct", path,
 			 (unsigned long long)f->n_ahead, (unsigned long long)f->n_fills,
 			 (unsigned long long)f->n_direct);
+		/* No read is in flight at release: only a background fetch may be. */
+		if (f->next_live)
+			pthread_join(f->next_thread, NULL);
+		f->next_live = 0;
 		sl_mnt_get_at(m, f->idx);
 		sluice_reader_close(f->r);
 		sl_mnt_put(m, f->idx);
 	}
-	if (f->ra)
-		__atomic_sub_fetch(&m->ra_total, f->ra_cap, __ATOMIC_RELAXED);
 	file_free(f);
 	return 0;
 }
