@@ -472,8 +472,11 @@ static void prefetch_start(struct sl_mnt *m, struct sl_file *f)
 	uint64_t start = f->cur.off + f->cur.len;
 
 	prefetch_reap(f);
-	if (f->next_state != NEXT_IDLE || f->next_live || !f->cur.len || start >= f->size ||
-	    window_alloc(m, &f->next))
+	if (f->next_live || (f->next_state == NEXT_READY && f->next.off == start))
+		return; /* under way, or there */
+	/* A window fetched for a place the reader left, or a failed fetch: over. */
+	f->next_state = NEXT_IDLE;
+	if (!f->cur.len || start >= f->size || window_alloc(m, &f->next))
 		return;
 	f->next.off = start;
 	f->next.len = 0;
