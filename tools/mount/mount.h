@@ -130,6 +130,20 @@ int sl_spool_dir_exists(struct sl_mnt *m, const char *path);
 /* Names of the spools and made directories right under dir (free each and the array). */
 int sl_spool_children(struct sl_mnt *m, const char *dir, char ***names, size_t *n);
 
+/* ---- file.c: open files ------------------------------------------------------ */
+struct sl_file;
+/* Opens path for reading: a grant. *confidential: classified confidential or above. */
+int sl_file_open(struct sl_mnt *m, const char *path, struct sl_file **out, int *confidential);
+/* A new file at path, spooled until it is closed (--rw). */
+int sl_file_create(struct sl_mnt *m, const char *path, struct sl_file **out);
+/* The spool of a file being written; NULL for an object being read. */
+struct sl_spool *sl_file_spool(const struct sl_file *f);
+uint64_t sl_file_size(const struct sl_file *f);
+/* Reads [off, off + len) of the object; bytes read or -errno. */
+int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uint64_t off);
+/* Closes the file: a spool is ingested if it was not yet (errors logged). */
+void sl_file_close(struct sl_mnt *m, struct sl_file *f);
+
 /* ---- fs.c: the FUSE operations ---------------------------------------------- */
 struct fuse_operations;
 const struct fuse_operations *sl_mnt_operations(void);
