@@ -157,16 +157,20 @@ static int lookup_in_page(struct sl_mnt *m, sluice_session *s, const struct sl_p
 	size_t prefix_len = slash ? (size_t)(slash - name) + 1 : 0;
 	char prefix[4100], after[4100], sub[4100];
 	struct sluice_object **list = NULL;
-	size_t count = 0;
+	size_t count = 0, alen;
 	int truncated = 0, rc;
 
 	if (len + 2 > sizeof(prefix))
 		return -ENAMETOOLONG;
 	memcpy(prefix, name, prefix_len);
 	prefix[prefix_len] = 0;
-	/* Names sort bytewise: name minus its last byte comes just before name. */
-	memcpy(after, name, len - 1);
-	after[len - 1] = 0;
+	/* Names sort bytewise: name minus its last character comes just before
+	 * name (a whole character: the catalog takes only valid UTF-8). */
+	alen = len - 1;
+	while (alen && ((unsigned char)name[alen] & 0xc0) == 0x80)
+		alen--;
+	memcpy(after, name, alen);
+	after[alen] = 0;
 	snprintf(sub, sizeof(sub), "%s/", name);
 
 	rc = sluice_list(s, p->ns, prefix, after[0] ? after : NULL, SL_LOOKUP_PAGE, &list, &count,
@@ -354,7 +358,8 @@ static int root_page(struct sl_mnt *m, struct sl_dir *d)
  * nor longer than the kernel lets a component be). */
 static int nameable(const char *part, size_t len)
 {
-	return len && len <= 255 && !(len == 1 && part[0] == '.') && !(len == 2 && part[0] == '.' && part[1] == '.');
+	return len && len <= 255 && !(len == 1 && part[0] == '.') &&
+	       !(len == 2 && part[0] == '.' && part[1] == '.');
 }
 
 /* The next page of the catalog: objects and the subdirectories names imply. */
