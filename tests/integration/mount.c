@@ -238,6 +238,8 @@ Test(mount, files_tools_and_tags)
 	}
 	put(alice, "datasets", "docs/a/b/c.txt", 100, 100, NULL);
 	put(alice, "datasets", "docs/readme.txt", 200, 101, "public");
+	/* A name whose last character takes more than one byte. */
+	put(alice, "datasets", "docs/caf\xc3\xa9", 300, 102, NULL);
 
 	t = mount_fg(alice_cred, "mnt", NULL, NULL, NULL);
 
@@ -249,6 +251,8 @@ Test(mount, files_tools_and_tags)
 		cr_assert_eq((size_t)st.st_size, odd_sizes[i]);
 		check_file(path, odd_sizes[i], (unsigned)i);
 	}
+	snprintf(path, sizeof(path), "%s/datasets/docs/caf\xc3\xa9", t->dir);
+	check_file(path, 300, 102);
 	snprintf(path, sizeof(path), "%s/datasets/docs/a", t->dir);
 	cr_assert(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "docs/a is a folder");
 	snprintf(path, sizeof(path), "%s/datasets/docs/none", t->dir);
@@ -258,7 +262,7 @@ Test(mount, files_tools_and_tags)
 	cr_assert(strstr(out, "c.txt") && strstr(out, "s-4097") && strstr(out, "datasets"), "%s",
 		  out);
 	cr_assert_eq(sh("find %s -type f | wc -l", t->dir), 0, "%s", out);
-	cr_assert_eq(atoi(out), (int)N_ODD + 2, "find: %s", out);
+	cr_assert_eq(atoi(out), (int)N_ODD + 3, "find: %s", out);
 	cr_assert_eq(sh("find %s -type d | wc -l", t->dir), 0, "%s", out);
 	cr_assert_eq(atoi(out), 6, "root, datasets, sizes, docs, a, b: %s", out);
 
@@ -469,6 +473,45 @@ Test(mount, tenants_apart_and_clearance_on_open)
 	cr_assert(denied, "no audited refusal of the open");
 	cr_assert(chain_ok);
 	sluice_audit_free(rec, n);
+}
+
+Test(mount, listing_pages_through_a_large_directory)
+{
+	struct tmount *t;
+	char name[64], path[600];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+	int seen_sub = 0, seen_last = 0;
+
+	/* More entries than one catalog page (1,000), then a subdirectory whose
+	 * names the listing must skip as one entry. */
+	for (int i = 0; i < 1020; i++) {
+		snprintf(name, sizeof(name), "many/f%04d", i);
+		put(alice, "datasets", name, 1, (unsigned)i, NULL);
+	}
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "many/sub/x%02d", i);
+		put(alice, "datasets", name, 1, (unsigned)i, NULL);
+	}
+	t = mount_fg(alice_cred, "mnt", NULL, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/datasets/many", t->dir);
+	d = opendir(path);
+	cr_assert(d, "%s", strerror(errno));
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		n++;
+		seen_sub += strcmp(e->d_name, "sub") == 0;
+		seen_last += strcmp(e->d_name, "f1019") == 0;
+	}
+	closedir(d);
+	cr_assert_eq(n, 1021, "1,020 files and one folder, not %d entries", n);
+	cr_assert_eq(seen_sub, 1, "sub listed once");
+	cr_assert_eq(seen_last, 1, "the last file of the second page");
+	cr_assert_eq(sh("ls %s/sub | wc -l", path), 0);
+	cr_assert_eq(atoi(out), 30, "%s", out);
+	unmount_fg(t);
 }
 
 Test(mount, fio_random_reads_verify)
