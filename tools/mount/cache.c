@@ -3,8 +3,9 @@
  * attr_timeout seconds. Objects are immutable, so a fresh entry is exact
  * until the object is deleted or replaced; the timeout bounds how long
  * another client's delete or put goes unseen. Listing pages fill it, so a
- * stat of every file of a directory costs a page per 1,000 files, not an
- * RPC per file. Bounded: when full it starts over.
+ * stat of every file of a directory costs a listing page per few hundred
+ * files, not an RPC per file. Bounded in entries and in bytes: when full it
+ * starts over.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #define SL_CACHE_BUCKETS (1u << 16)
 #define SL_CACHE_MAX (1u << 18)
+#define SL_CACHE_BYTES (64u << 20)
 
 struct entry {
 	struct entry *next;
@@ -26,6 +28,7 @@ struct entry {
 struct sl_attr_cache {
 	pthread_mutex_t lock;
 	size_t n;
+	size_t bytes; /* of the entries */
 	struct entry *buckets[SL_CACHE_BUCKETS];
 };
 
@@ -58,6 +61,7 @@ static void clear(struct sl_attr_cache *c)
 		}
 	}
 	c->n = 0;
+	c->bytes = 0;
 }
 
 void sl_cache_free(struct sl_mnt *m)
@@ -112,7 +116,7 @@ void sl_cache_put(struct sl_mnt *m, const char *path, const struct sl_node *n)
 		(*at)->expires_ms = expires;
 		goto out;
 	}
-	if (c->n >= SL_CACHE_MAX)
+	if (c->n >= SL_CACHE_MAX || c->bytes + sizeof(*e) + len + 1 > SL_CACHE_BYTES)
 		clear(c);
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
@@ -124,6 +128,7 @@ void sl_cache_put(struct sl_mnt *m, const char *path, const struct sl_node *n)
 	e->next = *at;
 	*at = e;
 	c->n++;
+	c->bytes += sizeof(*e) + len + 1;
 out:
 	pthread_mutex_unlock(&c->lock);
 }
@@ -138,8 +143,9 @@ void sl_cache_forget(struct sl_mnt *m, const char *path)
 	e = *at;
 	if (e) {
 		*at = e->next;
-		free(e);
 		c->n--;
+		c->bytes -= sizeof(*e) + strlen(e->path) + 1;
+		free(e);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

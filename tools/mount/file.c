@@ -68,7 +68,6 @@ struct sl_file {
 	pthread_cond_t served;
 };
 
-
 static struct sl_file *file_new(void)
 {
 	struct sl_file *f = calloc(1, sizeof(*f));
@@ -100,13 +99,14 @@ static void file_free(struct sl_file *f)
 	free(f);
 }
 
+/* Confidential or above: anything but public and internal (fail closed). */
 static int is_confidential(const struct sluice_object *o)
 {
 	for (size_t i = 0; o && i < o->n_tags; i++)
 		if (strcmp(o->tags[i].key, "classification") == 0)
-			return strcmp(o->tags[i].value, "confidential") == 0 ||
-			       strcmp(o->tags[i].value, "restricted") == 0;
-	return 0;
+			return strcmp(o->tags[i].value, "public") != 0 &&
+			       strcmp(o->tags[i].value, "internal") != 0;
+	return 1;
 }
 
 int sl_file_open(struct sl_mnt *m, const char *path, struct sl_file **out, int *confidential)
@@ -207,8 +207,12 @@ static void read_many(struct sl_mnt *m, struct sl_file *f, const char *path,
 			iov[n] = (struct sluice_iov){ .buf = batch->buf, .len = batch->len,
 						      .off = batch->off };
 		}
+		if (n == 1) {
+			q[0]->rc = read_one(m, f, path, q[0]);
+			continue;
+		}
 		sl_mnt_get_at(m, f->idx);
-		rc = n > 1 ? sluice_reader_preadv(f->r, iov, n) : -EAGAIN;
+		rc = sluice_reader_preadv(f->r, iov, n);
 		sl_mnt_put(m, f->idx);
 		for (size_t i = 0; i < n; i++) {
 			/* A batch fails whole: read each alone for its own answer. */
@@ -387,7 +391,6 @@ static int in_window(const struct window *w, uint64_t o, size_t len)
 {
 	return w->len && o >= w->off && o + len <= w->off + w->len;
 }
-
 
 int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uint64_t o)
 {
