@@ -397,7 +397,7 @@ static int list_put(sluice_reader *r, const struct piece *d)
 static int lists_alloc(sluice_reader *r)
 {
 	const Sluice__ObjectPlan *plan = r->plan;
-	size_t stride = plan->object->shard_size / SL_SHARD_BLOCK * SL_DIGEST_LEN + SL_DIGEST_LEN;
+	size_t stride = sl_shard_blocks(plan->object->shard_size) * SL_DIGEST_LEN;
 	size_t n = SL_DIGEST_CACHE_BYTES / stride;
 
 	if (n < SL_DIGEST_CACHE_MIN)
