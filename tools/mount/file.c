@@ -4,9 +4,9 @@
  *
  * Reads of one file that arrive together go out together (read_batched). A
  * file read front to back is read in windows of parallel pieces, the next
- * window fetched in the background while the current one is read; a random
- * read goes straight from the data servers into the caller's buffer (FUSE's
- * reply buffer: the reader registers it and the data server RMA-writes it).
+ * window fetched in the background while the current one is read; any other
+ * read goes to libsluice with the caller's buffer (FUSE's reply buffer),
+ * which the reader registers for the data servers to write into.
  */
 #include <errno.h>
 #include <pthread.h>
