@@ -167,10 +167,24 @@ static void unmount_fg(struct tmount *t)
 	cr_assert_eq(kill(t->pid, SIGTERM), 0);
 	cr_assert_eq(waitpid(t->pid, &status, 0), t->pid);
 	t->pid = 0;
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "sluice-mount ended with status %#x (see %s)", status, t->log);
-	cr_assert(!mounted(t->dir), "a stale mount is left at %s", t->dir);
+	/* The log first: a sanitizer's report there is the reason for a bad status. */
 	check_log(t);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char tail[2048] = "";
+		FILE *f = fopen(t->log, "r");
+
+		if (f) {
+			long end = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : 0;
+
+			fseek(f, end > (long)sizeof(tail) - 1 ? end - (long)sizeof(tail) + 1 : 0,
+			      SEEK_SET);
+			tail[fread(tail, 1, sizeof(tail) - 1, f)] = '\0';
+			fclose(f);
+		}
+		cr_assert_fail("sluice-mount ended with status %#x; its log ends:\n%s", status,
+			       tail);
+	}
+	cr_assert(!mounted(t->dir), "a stale mount is left at %s", t->dir);
 	release(t);
 }
 

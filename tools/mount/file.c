@@ -66,6 +66,7 @@ struct sl_file {
 	struct read_req *queue; /* reads waiting for the one in flight */
 	int busy;               /* a thread is reading for the queue */
 	pthread_cond_t served;
+	struct sl_file *prev_open, *next_open; /* m->files */
 };
 
 static struct sl_file *file_new(void)
@@ -85,6 +86,30 @@ static void window_free(struct sl_mnt *m, struct window *w)
 		__atomic_sub_fetch(&m->ra_total, SL_RA_MAX, __ATOMIC_RELAXED);
 	free(w->buf);
 	w->buf = NULL;
+}
+
+/* Keeps f in m->files while it is open. */
+static void file_link(struct sl_mnt *m, struct sl_file *f)
+{
+	pthread_mutex_lock(&m->files_lock);
+	f->next_open = m->files;
+	if (m->files)
+		m->files->prev_open = f;
+	m->files = f;
+	pthread_mutex_unlock(&m->files_lock);
+}
+
+static void file_unlink(struct sl_mnt *m, struct sl_file *f)
+{
+	pthread_mutex_lock(&m->files_lock);
+	if (f->prev_open)
+		f->prev_open->next_open = f->next_open;
+	else if (m->files == f)
+		m->files = f->next_open;
+	if (f->next_open)
+		f->next_open->prev_open = f->prev_open;
+	f->prev_open = f->next_open = NULL;
+	pthread_mutex_unlock(&m->files_lock);
 }
 
 static void file_free(struct sl_file *f)
@@ -148,6 +173,7 @@ int sl_file_open(struct sl_mnt *m, const char *path, struct sl_file **out, int *
 		sl_file_close(m, f);
 		return rc;
 	}
+	file_link(m, f);
 	*out = f;
 	return 0;
 }
@@ -165,6 +191,7 @@ int sl_file_create(struct sl_mnt *m, const char *path, struct sl_file **out)
 		file_free(f);
 		return rc;
 	}
+	file_link(m, f);
 	*out = f;
 	return 0;
 }
@@ -439,6 +466,7 @@ out:
 
 void sl_file_close(struct sl_mnt *m, struct sl_file *f)
 {
+	file_unlink(m, f);
 	if (f->spool) {
 		sl_spool_release(m, f->spool);
 	} else if (f->r) {
@@ -454,4 +482,18 @@ void sl_file_close(struct sl_mnt *m, struct sl_file *f)
 		sl_mnt_put(m, f->idx);
 	}
 	file_free(f);
+}
+
+void sl_file_close_all(struct sl_mnt *m)
+{
+	struct sl_file *f;
+
+	while ((f = m->files)) {
+		if (f->spool) {
+			SL_WARN("a file still open for writing at unmount was not ingested");
+			/* The spool table frees the spool itself. */
+			f->spool = NULL;
+		}
+		sl_file_close(m, f);
+	}
 }

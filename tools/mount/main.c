@@ -372,7 +372,10 @@ static int run(struct opts *o, const char *mp, int status_fd)
 		goto out_signals;
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	/* A signal's number when one ended it: a clean stop too. */
-	rc = fuse_loop_mt(f, cfg) < 0 ? 1 : 0;
+	rc = fuse_loop_mt(f, cfg);
+	if (rc < 0)
+		SL_ERR("the FUSE loop failed (%d)", rc);
+	rc = rc < 0 ? 1 : 0;
 	if (m->ready_fd >= 0)
 		report(m->ready_fd, 1, "the kernel never initialized the mount");
 	fuse_loop_cfg_destroy(cfg);
@@ -387,6 +390,7 @@ out_args:
 	fuse_opt_free_args(&args);
 	free(fopts);
 out:
+	sl_file_close_all(m);
 	sl_mnt_pool_close(m);
 	sl_spool_table_free(m);
 	sl_cache_free(m);
@@ -404,6 +408,7 @@ int main(int argc, char **argv)
 		.uid = getuid(),
 		.gid = getgid(),
 		.ready_fd = -1,
+		.files_lock = PTHREAD_MUTEX_INITIALIZER,
 		.mounted_ms = sl_now_ms(),
 	};
 	struct opts *o = calloc(1, sizeof(*o));

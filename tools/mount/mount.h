@@ -63,6 +63,10 @@ struct sl_mnt {
 	struct sl_spool_table *spools;
 	uint64_t ra_total; /* bytes in read-ahead windows (fs.c); atomic */
 	int ready_fd;      /* where to say the mount is up (a daemon's parent waits); -1 */
+	/* Open files (file.c): the kernel need not release them all before a
+	 * signal ends the loop, so the unmount closes what is left. */
+	pthread_mutex_t files_lock;
+	struct sl_file *files;
 };
 
 /* ---- pool.c: the sessions ---------------------------------------------- */
@@ -143,6 +147,9 @@ uint64_t sl_file_size(const struct sl_file *f);
 int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uint64_t off);
 /* Closes the file: a spool is ingested if it was not yet (errors logged). */
 void sl_file_close(struct sl_mnt *m, struct sl_file *f);
+/* At unmount, once no FUSE thread runs: closes every file still open; a
+ * file still being written is discarded, never ingested half-written. */
+void sl_file_close_all(struct sl_mnt *m);
 
 /* ---- fs.c: the FUSE operations ---------------------------------------------- */
 struct fuse_operations;

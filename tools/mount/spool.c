@@ -64,7 +64,7 @@ void sl_spool_table_free(struct sl_mnt *m)
 
 	if (!t)
 		return;
-	/* Open files are released by FUSE before it lets the mount go. */
+	/* Files still open at unmount (sl_file_close_all) are discarded here. */
 	while (t->spools) {
 		struct sl_spool *sp = t->spools;
 
