@@ -495,6 +495,8 @@ int sluice_principal_create(sluice_session *s, const struct sluice_principal_spe
 	req.n_roles = spec->n_roles;
 	req.purposes = (char **)spec->purposes;
 	req.n_purposes = spec->n_purposes;
+	req.rights = (char **)spec->rights;
+	req.n_rights = spec->n_rights;
 	req.clearance = (char *)(spec->clearance ? spec->clearance : "");
 	rc = sl_sess_call(s, SL_RPC_PRINCIPAL_CREATE, &req.base, &sluice__principal__descriptor,
 			  (ProtobufCMessage **)&p);

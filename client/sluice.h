@@ -196,6 +196,11 @@ struct sluice_principal_spec {
 	const char *const *purposes;
 	size_t n_purposes;
 	const char *clearance;   /* public .. restricted; NULL: internal */
+	/* Governance rights beyond the roles' own (admin: assign, declassify;
+	 * writer: assign): assign, declassify, bypass (delete under
+	 * governance-mode retention). Only rights the creator holds. */
+	const char *const *rights;
+	size_t n_rights;
 };
 /* Creates a principal; key_id (>= 24 bytes) and secret (>= 65 bytes) get its key. */
 int sluice_principal_create(sluice_session *s, const struct sluice_principal_spec *spec,

@@ -26,6 +26,8 @@ struct cli {
 	int jobs;     /* parallel ingest workers */
 	uint64_t offset, length, after;
 	unsigned mode; /* permissions of a file get creates */
+	const char *mode_arg; /* --mode as given (octal for get; a word for retain) */
+	int mode_bad;         /* --mode was not octal permissions */
 	int have_range;
 	struct sluice_tag tags[SL_CLI_MAX_TAGS];
 	size_t n_tags;
@@ -35,6 +37,16 @@ struct cli {
 	size_t n_roles;
 	const char *purposes[SL_CLI_MAX_LIST];
 	size_t n_purposes;
+	const char *rights[SL_CLI_MAX_LIST];
+	size_t n_rights;
+	/* Governance and audit options, each for the commands that take it. */
+	const char *as;        /* policy explain --as PRINCIPAL */
+	const char *action;    /* policy explain --action read|stat */
+	const char *until;     /* retain --until, audit --until */
+	const char *since;     /* audit --since */
+	const char *principal; /* audit --principal */
+	const char *object;    /* audit --object NS/NAME */
+	const char *decision;  /* audit --decision allow|deny|done */
 	char **args; /* positionals after the command words */
 	int n_args;
 	sluice_session *s;

@@ -123,6 +123,8 @@ int cmd_principal(struct cli *c)
 	spec.purposes = c->purposes;
 	spec.n_purposes = c->n_purposes;
 	spec.clearance = c->clearance;
+	spec.rights = c->rights;
+	spec.n_rights = c->n_rights;
 	if (!c->n_roles)
 		return cli_error("give at least one --role (admin, writer, reader)") + 1;
 	/* Make sure the secret has somewhere to go before it is minted. */

@@ -415,6 +415,8 @@ int cmd_get(struct cli *c)
 
 	if (c->n_args != 1)
 		return 2;
+	if (c->mode_bad)
+		return cli_error("--mode takes octal permissions, 0 to 0777 (e.g. 0640)") + 1;
 	if (cli_split(c->args[0], ns, sizeof(ns), &name, 0))
 		return cli_error("bad object '%s': use NAMESPACE/NAME", c->args[0]);
 	if (cli_connect(c))

@@ -25,12 +25,15 @@ static const struct command commands[] = {
 	  "Create or list tenants (needs a cluster admin: the system tenant's admin)." },
 	{ "principal", cmd_principal,
 	  "sluice principal create NAME [--tenant T] [--role R]... [--purpose P]...\n"
-	  "                             [--clearance C] [--out FILE]\n\n"
+	  "                             [--clearance C] [--right R]... [--out FILE]\n\n"
 	  "Create a user or service and its key. Roles: admin, writer, reader.\n"
 	  "Purposes are what its reads may declare (inference, training, ...).\n"
 	  "Clearance is the highest classification it may read: public, internal,\n"
-	  "confidential, restricted (default internal). --out writes a credentials\n"
-	  "file (mode 0600) instead of printing the secret." },
+	  "confidential, restricted (default internal). Rights add to what the roles\n"
+	  "allow (admin: assign, declassify; writer: assign): assign (set tags),\n"
+	  "declassify (lower or remove a governed tag), bypass (delete under\n"
+	  "governance-mode retention); an admin gives only rights it holds.\n"
+	  "--out writes a credentials file (mode 0600) instead of printing the secret." },
 	{ "ns", cmd_ns,
 	  "sluice ns create NAME [--tenant T] [--shard-size BYTES] [--replicas N] [--tag K=V]...\n"
 	  "sluice ns list [--tenant T]\n\n"
@@ -205,7 +208,8 @@ static int add_list(const char **list, size_t *n, const char *v)
 int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
-	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER, O_MODE };
+	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER, O_MODE, O_RIGHT,
+	       O_AS, O_ACTION, O_UNTIL, O_SINCE, O_PRINCIPAL, O_OBJECT, O_DECISION };
 	static const struct option opts[] = {
 		{ "credentials", required_argument, 0, 'c' },
 		{ "meta", required_argument, 0, 'm' },
@@ -229,6 +233,14 @@ int main(int argc, char **argv)
 		{ "jobs", required_argument, 0, O_JOBS },
 		{ "after", required_argument, 0, O_AFTER },
 		{ "mode", required_argument, 0, O_MODE },
+		{ "right", required_argument, 0, O_RIGHT },
+		{ "as", required_argument, 0, O_AS },
+		{ "action", required_argument, 0, O_ACTION },
+		{ "until", required_argument, 0, O_UNTIL },
+		{ "since", required_argument, 0, O_SINCE },
+		{ "principal", required_argument, 0, O_PRINCIPAL },
+		{ "object", required_argument, 0, O_OBJECT },
+		{ "decision", required_argument, 0, O_DECISION },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli c = { 0 };
@@ -279,11 +291,17 @@ int main(int argc, char **argv)
 			c.jobs = (int)v;
 			break;
 		case O_MODE:
-			if (parse_mode(optarg, &c.mode)) {
-				cli_error("--mode takes octal permissions, 0 to 0777 (e.g. 0640)");
-				return 2;
-			}
+			c.mode_arg = optarg;
+			c.mode_bad = parse_mode(optarg, &c.mode) != 0;
 			break;
+		case O_RIGHT: rc = add_list(c.rights, &c.n_rights, optarg); break;
+		case O_AS: c.as = optarg; break;
+		case O_ACTION: c.action = optarg; break;
+		case O_UNTIL: c.until = optarg; break;
+		case O_SINCE: c.since = optarg; break;
+		case O_PRINCIPAL: c.principal = optarg; break;
+		case O_OBJECT: c.object = optarg; break;
+		case O_DECISION: c.decision = optarg; break;
 		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH: case O_AFTER:
 			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
 						       opt == O_LIMIT) && v > UINT32_MAX)) {

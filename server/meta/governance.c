@@ -95,6 +95,24 @@ int sl_has_role(const Sluice__Principal *p, const char *role)
 	return 0;
 }
 
+int sl_right_valid(const char *right)
+{
+	return strcmp(right, SL_RIGHT_ASSIGN) == 0 || strcmp(right, SL_RIGHT_DECLASSIFY) == 0 ||
+	       strcmp(right, SL_RIGHT_BYPASS) == 0;
+}
+
+int sl_has_right(const Sluice__Principal *p, const char *right)
+{
+	for (size_t i = 0; i < p->n_rights; i++)
+		if (strcmp(p->rights[i], right) == 0)
+			return 1;
+	if (strcmp(right, SL_RIGHT_BYPASS) == 0)
+		return 0;
+	if (sl_has_role(p, "admin"))
+		return 1;
+	return strcmp(right, SL_RIGHT_ASSIGN) == 0 && sl_has_role(p, "writer");
+}
+
 static int holds(char *const *have, size_t n, const char *v)
 {
 	for (size_t i = 0; i < n; i++)
@@ -104,8 +122,8 @@ static int holds(char *const *have, size_t n, const char *v)
 }
 
 int sl_gov_check_delegation(const Sluice__Principal *admin, char *const *roles, size_t n_roles,
-			    char *const *purposes, size_t n_purposes, const char *clearance,
-			    const char **why)
+			    char *const *purposes, size_t n_purposes, char *const *rights,
+			    size_t n_rights, const char *clearance, const char **why)
 {
 	int have = sl_classification_rank(admin->clearance);
 
@@ -118,6 +136,11 @@ int sl_gov_check_delegation(const Sluice__Principal *admin, char *const *roles, 
 	for (size_t i = 0; i < n_purposes; i++)
 		if (!holds(admin->purposes, admin->n_purposes, purposes[i])) {
 			*why = "an admin can only give purposes it holds itself";
+			return -EPERM;
+		}
+	for (size_t i = 0; i < n_rights; i++)
+		if (!sl_has_right(admin, rights[i])) {
+			*why = "an admin can only give rights it holds itself";
 			return -EPERM;
 		}
 	if (sl_classification_rank(clearance) > have) {

@@ -27,6 +27,21 @@ int sl_classification_rank(const char *value);
 /* The value of tag key in tags, or NULL. */
 const char *sl_tags_get(Sluice__Tag **tags, size_t n, const char *key);
 int sl_has_role(const Sluice__Principal *p, const char *role);
+
+/*
+ * Governance rights. ASSIGN sets tags, DECLASSIFY lowers or removes a
+ * governed tag, BYPASS deletes under governance-mode retention. The admin
+ * role implies assign and declassify, the writer role assign; any of the
+ * three may also be given explicitly (Principal.rights). bypass is only
+ * ever explicit.
+ */
+#define SL_RIGHT_ASSIGN "assign"
+#define SL_RIGHT_DECLASSIFY "declassify"
+#define SL_RIGHT_BYPASS "bypass"
+/* 1 when right is a governance right's name. */
+int sl_right_valid(const char *right);
+/* 1 when p holds right, by its roles or explicitly. */
+int sl_has_right(const Sluice__Principal *p, const char *right);
 /*
  * 1 when setting `set` and removing `remove` would make a governed tag less
  * restrictive: classification to a lower value, pii to a lower value or
@@ -42,8 +57,8 @@ int sl_tags_lower(Sluice__Tag **cur, size_t n_cur, Sluice__Tag **set, size_t n_s
  * 0, or -EPERM with *why (a constant string).
  */
 int sl_gov_check_delegation(const Sluice__Principal *admin, char *const *roles, size_t n_roles,
-			    char *const *purposes, size_t n_purposes, const char *clearance,
-			    const char **why);
+			    char *const *purposes, size_t n_purposes, char *const *rights,
+			    size_t n_rights, const char *clearance, const char **why);
 
 /*
  * Decides whether p may read o for purpose. 0 allows; -EACCES denies and

@@ -102,7 +102,8 @@ static int may_create_principal(struct sl_meta *m, const struct sl_caller *c, ui
 
 	if (tenant == c->p->tenant_id) {
 		rc = sl_gov_check_delegation(c->p, req->roles, req->n_roles, req->purposes,
-					     req->n_purposes, clearance, &why);
+					     req->n_purposes, req->rights, req->n_rights, clearance,
+					     &why);
 		goto out;
 	}
 	rc = (int)tenant_principals(m, tenant, 1);
@@ -210,6 +211,8 @@ static int check_principal_req(const Sluice__PrincipalCreateReq *req, struct sl_
 		return sl_fail(r, -EINVAL,
 			       "bad purposes (at most %d names of a-z, 0-9, '.', '_', '-'): %s",
 			       SL_PURPOSES_MAX, why);
+	if (sl_names_check(req->rights, req->n_rights, 3, sl_right_valid, &why))
+		return sl_fail(r, -EINVAL, "bad rights (assign, declassify, bypass): %s", why);
 	if (req->clearance[0] && sl_classification_rank(req->clearance) < 0)
 		return sl_fail(r, -EINVAL,
 			       "bad clearance: public, internal, confidential or restricted");
@@ -286,6 +289,8 @@ int sl_h_principal_create(struct sl_meta *m, const struct sl_caller *c,
 	p.n_roles = req->n_roles;
 	p.purposes = req->purposes;
 	p.n_purposes = req->n_purposes;
+	p.rights = req->rights;
+	p.n_rights = req->n_rights;
 	p.clearance = (char *)clearance;
 	p.created_ms = sl_now_ms();
 	sl_batch_put(b, m->cat, SL_CF_PRINCIPALS, k.b, k.len, key_id, strlen(key_id));

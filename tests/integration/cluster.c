@@ -287,7 +287,7 @@ static sluice_session *tenant_admin(struct tcluster *c, const char *tenant)
 {
 	static const char *const roles[] = { "admin", "writer", "reader" };
 	static const char *const purposes[] = { "inference", "training" };
-	struct sluice_principal_spec spec = { tenant, "admin", roles, 3, purposes, 2, "restricted" };
+	struct sluice_principal_spec spec = { tenant, "admin", roles, 3, purposes, 2, "restricted", NULL, 0 };
 	sluice_session *s = NULL;
 	char key_id[24], secret[65], path[400];
 	int rc;
@@ -313,7 +313,7 @@ sluice_session *tc_principal(struct tcluster *c, const char *tenant, const char 
 {
 	static const char *const roles[] = { "admin", "writer", "reader" };
 	static const char *const purposes[] = { "inference", "training" };
-	struct sluice_principal_spec spec = { NULL, name, roles, 3, purposes, 2, clearance };
+	struct sluice_principal_spec spec = { NULL, name, roles, 3, purposes, 2, clearance, NULL, 0 };
 	sluice_session *admin = tenant_admin(c, tenant), *s = NULL;
 	char key_id[24], secret[65], path[400];
 	int rc;

@@ -97,7 +97,7 @@ static sluice_session *acme_with_role(const char *name, const char *role)
 {
 	static const char *const purposes[] = { "inference" };
 	const char *roles[] = { role };
-	struct sluice_principal_spec spec = { NULL, name, roles, 1, purposes, 1, "confidential" };
+	struct sluice_principal_spec spec = { NULL, name, roles, 1, purposes, 1, "confidential", NULL, 0 };
 	struct sluice_opts o = { 0 };
 	sluice_session *s = NULL;
 	char key_id[24], secret[65];

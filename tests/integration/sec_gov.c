@@ -316,7 +316,7 @@ Test(finding_05, every_catalog_string_is_validated)
 	const struct sluice_tag upper[] = { { "Team", "x" } };
 	char key[80];
 	struct sluice_tag long_key[] = { { key, "x" } };
-	struct sluice_principal_spec spec = { NULL, "bob", roles, 1, bad_purposes, 2, "internal" };
+	struct sluice_principal_spec spec = { NULL, "bob", roles, 1, bad_purposes, 2, "internal", NULL, 0 };
 	char key_id[24], secret[65];
 
 	/* Principals: purposes, names. */
@@ -526,7 +526,7 @@ Test(finding_11, cross_tenant_guesses_are_audited_where_they_come_from)
 
 Test(finding_11, missing_role_and_missing_object_refusals_are_audited)
 {
-	struct sluice_principal_spec spec = { NULL, "nobody", NULL, 0, NULL, 0, "internal" };
+	struct sluice_principal_spec spec = { NULL, "nobody", NULL, 0, NULL, 0, "internal", NULL, 0 };
 	static const char *const purposes[] = { "inference" };
 	char key_id[24], secret[65], path[400], buf[8];
 	struct sluice_object *o = NULL, **list;
@@ -575,8 +575,8 @@ static int create(sluice_session *s, const char *tenant, const char *name,
 		  const char *const *roles, size_t n_roles, const char *const *purposes,
 		  size_t n_purposes, const char *clearance, char *path, size_t path_len)
 {
-	struct sluice_principal_spec spec = { tenant,	  name,	      roles,	n_roles,
-					      purposes, n_purposes, clearance };
+	struct sluice_principal_spec spec = { tenant,	  name,	     roles, n_roles, purposes,
+					      n_purposes, clearance, NULL,  0 };
 	char key_id[24], secret[65];
 	int rc = sluice_principal_create(s, &spec, key_id, secret);
 	FILE *f;

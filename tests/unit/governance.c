@@ -506,14 +506,41 @@ Test(finding_09, delegation_is_capped_at_what_the_admin_holds)
 	a.purposes = admin_purposes;
 	a.n_purposes = 1;
 	a.clearance = (char *)"internal";
-	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "internal", &why), 0);
-	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "public", &why), 0);
-	cr_expect_eq(sl_gov_check_delegation(&a, NULL, 0, NULL, 0, "public", &why), 0);
-	cr_expect_eq(sl_gov_check_delegation(&a, writer, 1, analytics, 1, "internal", &why),
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, NULL, 0, "internal", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, NULL, 0, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, NULL, 0, NULL, 0, NULL, 0, "public", &why), 0);
+	cr_expect_eq(sl_gov_check_delegation(&a, writer, 1, analytics, 1, NULL, 0, "internal", &why),
 		     -EPERM, "a role it lacks");
-	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, billing, 1, "internal", &why), -EPERM,
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, billing, 1, NULL, 0, "internal", &why), -EPERM,
 		     "a purpose it lacks");
-	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, "confidential", &why),
+	cr_expect_eq(sl_gov_check_delegation(&a, reader, 1, analytics, 1, NULL, 0, "confidential", &why),
 		     -EPERM, "a clearance above its own");
 	cr_expect_not_null(why);
+}
+
+Test(rights, roles_imply_assign_and_declassify_bypass_is_only_explicit)
+{
+	char *admin[] = { (char *)"admin" }, *writer[] = { (char *)"writer" };
+	char *reader[] = { (char *)"reader" }, *bypass[] = { (char *)"bypass" };
+	char *declassify[] = { (char *)"declassify" };
+	Sluice__Principal p = SLUICE__PRINCIPAL__INIT;
+	const char *why = NULL;
+
+	p.roles = admin;
+	p.n_roles = 1;
+	p.clearance = (char *)"restricted";
+	cr_expect(sl_has_right(&p, "assign") && sl_has_right(&p, "declassify"));
+	cr_expect(!sl_has_right(&p, "bypass"), "an admin holds no bypass unless given it");
+	cr_expect_eq(sl_gov_check_delegation(&p, NULL, 0, NULL, 0, bypass, 1, "public", &why),
+		     -EPERM, "bypass it does not hold");
+	cr_expect_eq(sl_gov_check_delegation(&p, NULL, 0, NULL, 0, declassify, 1, "public", &why),
+		     0);
+	p.rights = bypass;
+	p.n_rights = 1;
+	cr_expect(sl_has_right(&p, "bypass"));
+	p.roles = writer;
+	cr_expect(sl_has_right(&p, "assign") && !sl_has_right(&p, "declassify"));
+	p.roles = reader;
+	cr_expect(!sl_has_right(&p, "assign"));
+	cr_expect(!sl_right_valid("root") && sl_right_valid("bypass"));
 }
