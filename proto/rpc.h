@@ -33,7 +33,9 @@
 	  heartbeat_resp)                                                                          \
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
 	  audit_list_resp)                                                                         \
-	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)
+	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                 \
+	X(WATCH, watch, 29, Sluice__WatchReq, Sluice__WatchResp, watch_req, watch_resp)            \
+	X(KEY_ROTATE, key_rotate, 30, Sluice__Empty, Sluice__KeyRotateResp, empty, key_rotate_resp)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \

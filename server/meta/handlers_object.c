@@ -17,6 +17,7 @@
 #include "governance.h"
 #include "meta.h"
 #include "placement.h"
+#include "revoke.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -100,6 +101,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 {
 	struct sl_cap cap = { 0 };
 	struct sl_keyring kr;
+	uint32_t gen = sl_revoke_mint_gen(m);
 	uint8_t *store;
 	int rc = 0;
 	uint32_t ttl_ms = m->cfg.cap_ttl_s * 1000u;
@@ -130,7 +132,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	}
 	for (size_t i = 0; i < plan->n_servers && !rc; i++) {
 		plan->server_caps[i] = (ProtobufCBinaryData){ SL_CAP_LEN, store + i * SL_CAP_LEN };
-		rc = sl_keyring_for_server(&m->keys, plan->servers[i]->id, &kr);
+		rc = sl_keyring_for_server_gen(&m->keys, plan->servers[i]->id, gen, &kr);
 		rc = rc ? rc : sl_cap_mint(&cap, &kr, store + i * SL_CAP_LEN);
 	}
 	plan->server_caps[0].data = store; /* even with no servers: one block to free */
@@ -146,6 +148,23 @@ static void caps_free(Sluice__ObjectPlan *plan)
 	free(plan->server_caps);
 	plan->server_caps = NULL;
 	plan->n_server_caps = 0;
+}
+
+/*
+ * Takes fenced data servers (revoke.h: they missed a revocation) out of a
+ * read plan's replica lists: a read is served by the others, or by none.
+ */
+static void drop_fenced(struct sl_meta *m, Sluice__ObjectPlan *plan)
+{
+	for (size_t i = 0; i < plan->n_shards; i++) {
+		Sluice__Shard *s = plan->shards[i];
+		size_t k = 0;
+
+		for (size_t j = 0; j < s->n_servers; j++)
+			if (sl_revoke_server_ok(m, s->servers[j]))
+				s->servers[k++] = s->servers[j];
+		s->n_servers = k;
+	}
 }
 
 /* Fills plan's servers with every server its shards name. */
@@ -586,6 +605,7 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 		rc = sl_fail(r, -EIO, "audit log unavailable");
 		goto out;
 	}
+	drop_fenced(m, &plan);
 	rc = plan_servers(m, &plan);
 	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id,
 			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
