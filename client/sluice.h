@@ -193,7 +193,9 @@ int sluice_set_tags(sluice_session *s, const char *ns, const char *name,
  * then). Recorded in the audit log as object.delete. Needs the writer or
  * admin role (-EPERM otherwise, whether or not the object exists); -ENOENT
  * for a missing object, an object of another tenant and one whose put has
- * not committed.
+ * not committed. -EPERM while a legal hold is set or retention runs
+ * (governance mode: unless the caller holds the bypass right), the message
+ * naming the hold or the retention's end. Every refusal is audited.
  */
 int sluice_delete(sluice_session *s, const char *ns, const char *name);
 
