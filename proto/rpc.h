@@ -34,6 +34,8 @@
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
 	  audit_list_resp)                                                                         \
 	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                 \
+	X(HOLD_SET, hold_set, 26, Sluice__HoldSetReq, Sluice__Object, hold_set_req, object)        \
+	X(RETAIN_SET, retain_set, 27, Sluice__RetainSetReq, Sluice__Object, retain_set_req, object) \
 	X(WATCH, watch, 29, Sluice__WatchReq, Sluice__WatchResp, watch_req, watch_resp)            \
 	X(KEY_ROTATE, key_rotate, 30, Sluice__Empty, Sluice__KeyRotateResp, empty, key_rotate_resp)
 
