@@ -47,6 +47,9 @@ struct cli {
 	const char *principal; /* audit --principal */
 	const char *object;    /* audit --object NS/NAME */
 	const char *decision;  /* audit --decision allow|deny|done */
+	const char *values;    /* tagdef set --values v1,v2,... */
+	int ordered;           /* tagdef set --ordered */
+	int mandatory;         /* tagdef set --mandatory */
 	char **args; /* positionals after the command words */
 	int n_args;
 	sluice_session *s;
@@ -103,5 +106,7 @@ int cmd_ls(struct cli *c);
 int cmd_stat(struct cli *c);
 int cmd_tag(struct cli *c);
 int cmd_rm(struct cli *c);
+int cmd_policy(struct cli *c);
+int cmd_tagdef(struct cli *c);
 
 #endif

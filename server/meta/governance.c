@@ -5,6 +5,7 @@
 #include "governance.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const classification_values[] = { "public", "internal", "confidential",

@@ -285,9 +285,11 @@ void sl_pol_decide_object(const struct sl_pol_view *v, const Sluice__Principal *
 const char *sl_pol_decision_text(const struct sl_pol_decision *d, uint64_t epoch, char *out,
 				 size_t len)
 {
-	if (d->policy)
-		snprintf(out, len, "%s (policy %s v%" PRIu64 ", rule %s, epoch %" PRIu64 ")",
-			 d->reason, d->policy, d->version, d->rule ? d->rule : "-", epoch);
+	/* An allow or deny names its policy, version and rule already; a
+	 * fail-closed rule names policy and rule but not the version. */
+	if (d->policy && !strstr(d->reason, " version "))
+		snprintf(out, len, "%s (policy %s version %" PRIu64 ", epoch %" PRIu64 ")",
+			 d->reason, d->policy, d->version, epoch);
 	else
 		snprintf(out, len, "%s (epoch %" PRIu64 ")", d->reason, epoch);
 	return out;

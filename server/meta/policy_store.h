@@ -75,9 +75,9 @@ void sl_pol_decide_object(const struct sl_pol_view *v, const Sluice__Principal *
 			  const Sluice__Object *o, const char *purpose, unsigned action,
 			  struct sl_pol_decision *d);
 /*
- * One line for the audit log and explain: the evaluator's reason followed by
- * the deciding policy, version and rule, e.g. "... (policy clearance v1, rule
- * clearance, epoch 3)". Returns out.
+ * One line for the audit log: the evaluator's reason, which names the
+ * deciding policy, version and rule, and the policy epoch, e.g. "allowed by
+ * policy clearance version 1 rule clearance (epoch 3)". Returns out.
  */
 const char *sl_pol_decision_text(const struct sl_pol_decision *d, uint64_t epoch, char *out,
 				 size_t len);
