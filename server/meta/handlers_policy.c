@@ -108,7 +108,7 @@ static long view_find(const struct sl_pol_view *v, const char *name)
 static const Sluice__PolicyRecord *view_rec(const struct sl_pol_view *v, size_t i,
 					    Sluice__PolicyRecord *tmp)
 {
-	if (v->recs)
+	if (!v->default_set)
 		return v->recs[i];
 	sluice__policy_record__init(tmp);
 	tmp->name = (char *)SL_POL_DEFAULT_NAME;
@@ -315,7 +315,7 @@ int sl_h_policy_list(struct sl_meta *m, const struct sl_caller *c, const Sluice_
 	rc = sl_pol_view_get(m, c->p->tenant_id, &v);
 	if (rc)
 		return sl_fail(r, rc, "catalog read failed");
-	if (v->recs) {
+	if (!v->default_set) {
 		resp.policies = v->recs;
 	} else {
 		one[0] = (Sluice__PolicyRecord *)view_rec(v, 0, &tmp);

@@ -123,6 +123,7 @@ static int view_build(struct sl_meta *m, uint64_t tenant, uint64_t epoch, int st
 			SL_ERR_RC(rc, "the default policy does not parse: %s", err);
 			goto out;
 		}
+		v->default_set = 1;
 		v->names[0] = SL_POL_DEFAULT_NAME;
 		v->versions[0] = 1;
 		v->set.n = 1;

@@ -41,8 +41,9 @@ struct sl_pol_view {
 	uint64_t tenant, epoch;
 	struct sl_pol_set set;        /* what sl_policy_decide takes */
 	int builtin_dict;             /* the tenant has the built-in dictionary */
+	int default_set;              /* the tenant has the default set, never stored */
 	/* Owned storage the set points into. */
-	Sluice__PolicyRecord **recs;  /* the stored records (NULL for the default set) */
+	Sluice__PolicyRecord **recs;  /* the stored records (none for the default set) */
 	struct sl_policy **docs;
 	const char **names;
 	uint64_t *versions;
