@@ -212,7 +212,8 @@ static int cond_true(const struct sl_policy *p, const struct sl_pol_cond *c,
 		     const struct sl_pol_set *set, const struct sl_pol_request *rq)
 {
 	const char *have = tag_get(rq, c->key);
-	const char *const *vals = &p->vals[c->val0];
+	/* A clearance condition has no values, and the document may have none at all. */
+	const char *const *vals = c->n_val ? &p->vals[c->val0] : NULL;
 	int found = 0, rank, than;
 
 	if (!have)

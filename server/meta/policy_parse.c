@@ -234,22 +234,23 @@ static const char *intern(struct parser *ps)
 	return s;
 }
 
-/* Makes room for one more element in *arr; the caps above keep this bounded. */
-static int grow(void *arr, size_t *cap, size_t used, size_t elem)
+/*
+ * Makes room for one more element after used in arr: arr itself, or its
+ * moved copy, or NULL (arr untouched) when memory runs out. The caps on every
+ * list keep the growth bounded.
+ */
+static void *grow(void *arr, size_t *cap, size_t used, size_t elem)
 {
-	void **a = arr;
 	size_t ncap;
 	void *n;
 
 	if (used < *cap)
-		return 0;
+		return arr;
 	ncap = *cap ? *cap * 2 : 16;
-	n = realloc(*a, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*a = n;
-	*cap = ncap;
-	return 0;
+	n = realloc(arr, ncap * elem);
+	if (n)
+		*cap = ncap;
+	return n;
 }
 
 #define NAME_FORM "1-63 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
@@ -302,7 +303,7 @@ static int parse_subjects(struct parser *ps, uint32_t *first, uint32_t *n, const
 	*first = (uint32_t)ps->n_subjs;
 	*n = 0;
 	for (;;) {
-		struct sl_pol_subj s = { SL_PSUBJ_ANY, NULL };
+		struct sl_pol_subj s = { SL_PSUBJ_ANY, NULL }, *subjs;
 
 		if (*n == SL_POLICY_SUBJECTS_MAX) {
 			perr_at(ps, ps->t.line, ps->t.col, "more than %d entries in the %s list",
@@ -329,10 +330,11 @@ static int parse_subjects(struct parser *ps, uint32_t *first, uint32_t *n, const
 			return expected(ps, "a subject ('*', role:NAME, user:NAME, service:NAME or "
 					    "principal:NAME)");
 		}
-		rc = grow(&ps->doc->subjs, &ps->cap_subjs, ps->n_subjs, sizeof(s));
-		if (rc)
-			return rc;
-		ps->doc->subjs[ps->n_subjs++] = s;
+		subjs = grow(ps->doc->subjs, &ps->cap_subjs, ps->n_subjs, sizeof(s));
+		if (!subjs)
+			return -ENOMEM;
+		ps->doc->subjs = subjs;
+		subjs[ps->n_subjs++] = s;
 		(*n)++;
 		if (ps->t.type != T_COMMA)
 			return 0;
@@ -342,11 +344,13 @@ static int parse_subjects(struct parser *ps, uint32_t *first, uint32_t *n, const
 
 static int push_value(struct parser *ps, const char *v)
 {
-	int rc = grow(&ps->doc->vals, &ps->cap_vals, ps->n_vals, sizeof(v));
+	const char **vals = grow(ps->doc->vals, &ps->cap_vals, ps->n_vals, sizeof(v));
 
-	if (!rc)
-		ps->doc->vals[ps->n_vals++] = v;
-	return rc;
+	if (!vals)
+		return -ENOMEM;
+	ps->doc->vals = vals;
+	vals[ps->n_vals++] = v;
+	return 0;
 }
 
 /* VALUE (sep VALUE)* up to SL_POLICY_VALUES_MAX; sep is "," or the keyword "or". */
@@ -497,7 +501,7 @@ static int parse_conds(struct parser *ps, struct sl_pol_rule *r)
 	r->cond0 = (uint32_t)ps->n_conds;
 	r->n_cond = 0;
 	for (;;) {
-		struct sl_pol_cond c = { 0 };
+		struct sl_pol_cond c = { 0 }, *conds;
 
 		if (r->n_cond == SL_POLICY_CONDS_MAX) {
 			perr_at(ps, ps->t.line, ps->t.col, "more than %d conditions in one rule",
@@ -505,11 +509,13 @@ static int parse_conds(struct parser *ps, struct sl_pol_rule *r)
 			return -E2BIG;
 		}
 		rc = parse_cond(ps, &c);
-		if (!rc)
-			rc = grow(&ps->doc->conds, &ps->cap_conds, ps->n_conds, sizeof(c));
 		if (rc)
 			return rc;
-		ps->doc->conds[ps->n_conds++] = c;
+		conds = grow(ps->doc->conds, &ps->cap_conds, ps->n_conds, sizeof(c));
+		if (!conds)
+			return -ENOMEM;
+		ps->doc->conds = conds;
+		conds[ps->n_conds++] = c;
 		r->n_cond++;
 		if (!is_kw(&ps->t, "and"))
 			return 0;
@@ -577,6 +583,7 @@ int sl_policy_parse(const char *text, size_t len, struct sl_policy **out, char *
 {
 	struct parser ps = { .s = text, .len = len, .line = 1, .col = 1, .err = err,
 			     .err_len = err_len };
+	struct sl_pol_rule *rules;
 	int rc = 0;
 
 	if (err && err_len)
@@ -616,9 +623,12 @@ int sl_policy_parse(const char *text, size_t len, struct sl_policy **out, char *
 			rc = -E2BIG;
 			goto out;
 		}
-		rc = grow(&ps.doc->rules, &ps.cap_rules, ps.doc->n_rules, sizeof(*ps.doc->rules));
-		if (rc)
+		rules = grow(ps.doc->rules, &ps.cap_rules, ps.doc->n_rules, sizeof(*rules));
+		if (!rules) {
+			rc = -ENOMEM;
 			goto out;
+		}
+		ps.doc->rules = rules;
 		rc = parse_rule(&ps, &ps.doc->rules[ps.doc->n_rules]);
 		if (rc)
 			goto out;
