@@ -333,6 +333,109 @@ int sluice_key_rotate(sluice_session *s, struct sluice_key_rotation *out);
 /* Who the session is: tenant and principal names (free both). */
 int sluice_whoami(sluice_session *s, char **tenant, char **principal);
 
+/* ---- governance: policies and the tag dictionary -------------------------- */
+/*
+ * A tenant's reads, stats and listings are decided by its policies (the
+ * language: docs/security.md). A tenant that never changed them has one,
+ * "clearance": `allow to role:* actions read,stat when classification <=
+ * clearance`. Every change bumps the tenant's policy epoch and revokes the
+ * capabilities minted before it. All policy calls need the admin role
+ * (-EPERM otherwise) and act on the caller's own tenant.
+ */
+struct sluice_policy {
+	char *name;
+	char *text;
+	uint64_t version;    /* 1, 2, ... per name, never reused */
+	uint64_t updated_ms; /* 0 for the default policy never stored */
+	char *updated_by;    /* principal name, "" for the default */
+};
+/*
+ * Stores text (at most 16 KiB) as policy name, replacing the one of that
+ * name; *version (may be NULL) gets its new version. -EINVAL when it does
+ * not parse or names keys or values the tenant's dictionary lacks; the
+ * message says where ("line L, column C: ..."); -EDQUOT past 64 policies.
+ */
+int sluice_policy_set(sluice_session *s, const char *name, const char *text, uint64_t *version);
+/* One stored policy; free with sluice_policy_free. -ENOENT when there is none. */
+int sluice_policy_get(sluice_session *s, const char *name, struct sluice_policy **out);
+void sluice_policy_free(struct sluice_policy *p);
+/* Every policy of the tenant by name, and its policy epoch (may be NULL). */
+int sluice_policy_list(sluice_session *s, struct sluice_policy **out, size_t *n, uint64_t *epoch);
+void sluice_policy_list_free(struct sluice_policy *list, size_t n);
+/* Removes a policy; with none left every read is denied. -ENOENT when there is none. */
+int sluice_policy_rm(sluice_session *s, const char *name);
+
+struct sluice_policy_decision {
+	int allow;
+	char policy[64];   /* the deciding policy; "" for a fail-closed check or default deny */
+	uint64_t version;
+	char rule[64];
+	char reason[256];
+	char principal[64];
+	char purpose[64];
+	char action[8];    /* read or stat */
+	uint64_t epoch;    /* the policy epoch it was decided under */
+};
+/*
+ * What the tenant's policies decide for principal (NULL: the caller)
+ * reading (action "read", or NULL) or stat'ing ("stat") ns/name for purpose,
+ * without reading anything. 0 with out filled whether allowed or not.
+ */
+int sluice_policy_explain(sluice_session *s, const char *ns, const char *name,
+			  const char *principal, const char *purpose, const char *action,
+			  struct sluice_policy_decision *out);
+
+struct sluice_policy_change {
+	char *object;      /* ns/name */
+	char *principal;
+	char *purpose;
+	char *action;      /* read or stat */
+	int before, after; /* 1 allowed, 0 denied */
+	char *rule_before; /* "policy vN/rule", or the reason when no rule decided */
+	char *rule_after;
+};
+struct sluice_policy_test {
+	struct sluice_policy_change *changes;
+	size_t n;
+	uint32_t objects;    /* objects sampled (the tenant's first 1,000) */
+	uint32_t principals; /* principals sampled */
+	int truncated;       /* the sample or the changes were cut short */
+	int replaces;        /* a stored policy of that name was replaced */
+	char name[64];       /* the name it was tested under */
+};
+/*
+ * Decides the tenant's objects for its principals, each of their purposes
+ * and both actions, with the stored set and with text added as policy name
+ * (NULL: its first rule's name; it replaces a stored one of that name), and
+ * returns the decisions that would change. Stores nothing. Free with
+ * sluice_policy_test_free.
+ */
+int sluice_policy_test(sluice_session *s, const char *name, const char *text,
+		       struct sluice_policy_test *out);
+void sluice_policy_test_free(struct sluice_policy_test *t);
+
+/* A governed tag key of the tenant's dictionary. */
+struct sluice_tagdef {
+	char *key;
+	char **values;     /* allowed values, least sensitive first when ordered; none: any */
+	size_t n_values;
+	int ordered;
+	int mandatory;     /* every object must carry it (reads of one without it are denied) */
+};
+/*
+ * Defines (or redefines) key in the tenant's dictionary: tags of that key
+ * must then take one of values (any value when there are none). Needs the
+ * admin role. Removing a value objects still carry is allowed: reads of
+ * them, and policies naming it, then fail closed.
+ */
+int sluice_tagdef_set(sluice_session *s, const char *key, const char *const *values,
+		      size_t n_values, int ordered, int mandatory);
+/* Removes key from the dictionary (its tags are then ungoverned). Admin role. */
+int sluice_tagdef_rm(sluice_session *s, const char *key);
+/* The tenant's dictionary; *builtin (may be NULL) says it is the built-in one. */
+int sluice_tagdef_list(sluice_session *s, struct sluice_tagdef **out, size_t *n, int *builtin);
+void sluice_tagdef_list_free(struct sluice_tagdef *list, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,22 @@
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
 	  audit_list_resp)                                                                         \
 	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                 \
+	X(POLICY_SET, policy_set, 18, Sluice__PolicySetReq, Sluice__PolicyRecord, policy_set_req,  \
+	  policy_record)                                                                           \
+	X(POLICY_GET, policy_get, 19, Sluice__PolicyNameReq, Sluice__PolicyRecord, policy_name_req, \
+	  policy_record)                                                                           \
+	X(POLICY_LIST, policy_list, 20, Sluice__Empty, Sluice__PolicyListResp, empty,              \
+	  policy_list_resp)                                                                        \
+	X(POLICY_RM, policy_rm, 21, Sluice__PolicyNameReq, Sluice__PolicyRecord, policy_name_req,  \
+	  policy_record)                                                                           \
+	X(POLICY_EXPLAIN, policy_explain, 22, Sluice__PolicyExplainReq, Sluice__PolicyDecision,    \
+	  policy_explain_req, policy_decision)                                                     \
+	X(POLICY_TEST, policy_test, 23, Sluice__PolicyTestReq, Sluice__PolicyTestResp,             \
+	  policy_test_req, policy_test_resp)                                                       \
+	X(TAGDEF_SET, tagdef_set, 24, Sluice__TagDefSetReq, Sluice__TagDefListResp,                \
+	  tag_def_set_req, tag_def_list_resp)                                                      \
+	X(TAGDEF_LIST, tagdef_list, 25, Sluice__Empty, Sluice__TagDefListResp, empty,              \
+	  tag_def_list_resp)                                                                       \
 	X(HOLD_SET, hold_set, 26, Sluice__HoldSetReq, Sluice__Object, hold_set_req, object)        \
 	X(RETAIN_SET, retain_set, 27, Sluice__RetainSetReq, Sluice__Object, retain_set_req, object) \
 	X(WATCH, watch, 29, Sluice__WatchReq, Sluice__WatchResp, watch_req, watch_resp)            \

@@ -47,6 +47,9 @@ struct cli {
 	const char *principal; /* audit --principal */
 	const char *object;    /* audit --object NS/NAME */
 	const char *decision;  /* audit --decision allow|deny|done */
+	const char *values;    /* tagdef set --values v1,v2,... */
+	int ordered;           /* tagdef set --ordered */
+	int mandatory;         /* tagdef set --mandatory */
 	char **args; /* positionals after the command words */
 	int n_args;
 	sluice_session *s;
@@ -108,5 +111,7 @@ int cmd_hold(struct cli *c);
 int cmd_retain(struct cli *c);
 /* cmd_retention.c: stat's retention, hold and provenance (JSON: members to append). */
 void cli_print_retention(const struct sluice_object *o, int json);
+int cmd_policy(struct cli *c);
+int cmd_tagdef(struct cli *c);
 
 #endif

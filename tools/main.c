@@ -26,7 +26,9 @@ static const struct command commands[] = {
 	{ "principal", cmd_principal,
 	  "sluice principal create NAME [--tenant T] [--role R]... [--purpose P]...\n"
 	  "                             [--clearance C] [--right R]... [--out FILE]\n\n"
-	  "Create a user or service and its key. Roles: admin, writer, reader.\n"
+	  "Create a user or service and its key. Roles: admin, writer, reader, or any\n"
+	  "name the tenant's policies refer to (role:researcher); reading needs one of\n"
+	  "the first three besides what the policies allow.\n"
 	  "Purposes are what its reads may declare (inference, training, ...).\n"
 	  "Clearance is the highest classification it may read: public, internal,\n"
 	  "confidential, restricted (default internal). Rights add to what the roles\n"
@@ -37,8 +39,9 @@ static const struct command commands[] = {
 	{ "ns", cmd_ns,
 	  "sluice ns create NAME [--tenant T] [--shard-size BYTES] [--replicas N] [--tag K=V]...\n"
 	  "sluice ns list [--tenant T]\n\n"
-	  "Create or list namespaces. Tags given here are the defaults of every object\n"
-	  "in the namespace; classification defaults to internal." },
+	  "Create or list namespaces. Tags given here are inherited by every object in\n"
+	  "the namespace; an object may override an ordered one (classification, pii)\n"
+	  "only toward more sensitive. An object with no classification gets internal." },
 	{ "put", cmd_put,
 	  "sluice put SOURCE NS[/NAME] [--tag K=V]... [--jobs N] [--progress | --no-progress]\n\n"
 	  "Ingest a file as NS/NAME, or a folder recursively as NS/NAME/<relative path>,\n"
@@ -62,7 +65,12 @@ static const struct command commands[] = {
 	  "which source, when, with which tags), shards and the data servers holding them." },
 	{ "tag", cmd_tag,
 	  "sluice tag NS/NAME K=V... [--remove KEY]...\n\n"
-	  "Set or remove tags. Lowering classification needs the admin role." },
+	  "Set or remove tags. Values of governed keys come from the tenant's dictionary\n"
+	  "(sluice tagdef list). Setting needs the assign right (writer, admin); lowering\n"
+	  "an ordered key (classification, pii) or removing a governed one needs the\n"
+	  "declassify right (admin) and clearance for the object's classification; no\n"
+	  "right takes an object below its namespace's value. Every change is audited\n"
+	  "(old -> new) and revokes the capabilities granted before it." },
 	{ "rm", cmd_rm,
 	  "sluice rm NS/NAME... [--json]\n\n"
 	  "Delete objects. Each name is tried in turn; a failure is reported on its own\n"
@@ -99,6 +107,44 @@ static const struct command commands[] = {
 	  "refused authentication. Each tenant has its own log; cluster admins may name\n"
 	  "one with --tenant. Also checks the hash chain of the records read and the\n"
 	  "signed head of the log; exits 1 when either is broken. Needs the admin role." },
+	{ "policy", cmd_policy,
+	  "sluice policy set NAME FILE|-\n"
+	  "sluice policy get NAME [--json]\n"
+	  "sluice policy list [--json]\n"
+	  "sluice policy rm NAME\n"
+	  "sluice policy explain NS/NAME [--as PRINCIPAL] [--purpose P] [--action read|stat] [--json]\n"
+	  "sluice policy test FILE|- [NAME] [--json]\n\n"
+	  "The tenant's access policies, which decide every read (action read) and every\n"
+	  "stat and listing entry (action stat). A document holds rules like\n"
+	  "  policy train allow to role:researcher except user:intern-7\n"
+	  "    actions read,stat purposes training\n"
+	  "    when classification in {public,internal} and pii in {none,pseudonymous}\n"
+	  "  policy no-direct-pii deny to role:* actions read purposes inference when pii = direct\n"
+	  "Any matching deny wins, then any matching allow; otherwise the read is denied.\n"
+	  "A tenant starts with one policy, clearance (allow to role:* actions read,stat\n"
+	  "when classification <= clearance); with no policies left every read is denied.\n"
+	  "set stores FILE (- for stdin, at most 16 KiB) as policy NAME with the next\n"
+	  "version, after checking it parses and uses only the tag dictionary's keys and\n"
+	  "values. explain shows which policy and rule decide PRINCIPAL's (default: you)\n"
+	  "read of an object for a purpose, and exits 0 when allowed, 1 when denied (or on\n"
+	  "an error). test shows the decisions over the tenant's first 1,000 objects and\n"
+	  "its principals that FILE, stored as NAME (default: its first rule's name),\n"
+	  "would change; it stores nothing. Every change is audited and revokes the\n"
+	  "capabilities granted before it. Needs the admin role." },
+	{ "tagdef", cmd_tagdef,
+	  "sluice tagdef set KEY [--values V1,V2,...] [--ordered] [--mandatory]\n"
+	  "sluice tagdef rm KEY\n"
+	  "sluice tagdef list [--json]\n\n"
+	  "The tenant's tag dictionary: the governed tag keys and the values each takes\n"
+	  "(no --values: any value). --ordered lists the values from least to most\n"
+	  "sensitive (lowering one needs the declassify right, and policies may compare\n"
+	  "them with < <= > >=); --mandatory makes reads of objects without the key fail\n"
+	  "closed. set replaces the key's whole definition. The built-in dictionary:\n"
+	  "classification public<internal<confidential<restricted (mandatory), pii\n"
+	  "none<pseudonymous<direct, and license, region, retention with any value.\n"
+	  "Removing a value or key objects still carry is allowed: reads of them, and\n"
+	  "policies naming it, are then denied. set and rm need the admin role and are\n"
+	  "audited (old -> new)." },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -122,7 +168,9 @@ static void usage(FILE *f)
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
 		"  key rotate              start a new capability key generation (cluster admin)\n"
-		"  audit                   read and check the audit log (admin)\n\n"
+		"  audit                   read and check the audit log (admin)\n"
+		"  policy set|get|list|rm|explain|test  access policies (admin)\n"
+		"  tagdef set|rm|list      the tag dictionary\n\n"
 		"Options:\n"
 		"  -c, --credentials FILE  credentials file ($SLUICE_CREDENTIALS)\n"
 		"  -m, --meta HOST:PORT    metadata server ($SLUICE_META; default: from the file)\n"
@@ -236,7 +284,8 @@ int main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TENANT, O_ROLE, O_PURPOSES, O_CLEARANCE, O_SHARD, O_REPL, O_TAG,
 	       O_REMOVE, O_LIMIT, O_OFFSET, O_LENGTH, O_PROGRESS, O_NOPROGRESS, O_JOBS, O_AFTER, O_MODE, O_RIGHT,
-	       O_AS, O_ACTION, O_UNTIL, O_SINCE, O_PRINCIPAL, O_OBJECT, O_DECISION };
+	       O_AS, O_ACTION, O_UNTIL, O_SINCE, O_PRINCIPAL, O_OBJECT, O_DECISION,
+	       O_VALUES, O_ORDERED, O_MANDATORY };
 	static const struct option opts[] = {
 		{ "credentials", required_argument, 0, 'c' },
 		{ "meta", required_argument, 0, 'm' },
@@ -268,6 +317,9 @@ int main(int argc, char **argv)
 		{ "principal", required_argument, 0, O_PRINCIPAL },
 		{ "object", required_argument, 0, O_OBJECT },
 		{ "decision", required_argument, 0, O_DECISION },
+		{ "values", required_argument, 0, O_VALUES },
+		{ "ordered", no_argument, 0, O_ORDERED },
+		{ "mandatory", no_argument, 0, O_MANDATORY },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli c = { 0 };
@@ -329,6 +381,9 @@ int main(int argc, char **argv)
 		case O_PRINCIPAL: c.principal = optarg; break;
 		case O_OBJECT: c.object = optarg; break;
 		case O_DECISION: c.decision = optarg; break;
+		case O_VALUES: c.values = optarg; break;
+		case O_ORDERED: c.ordered = 1; break;
+		case O_MANDATORY: c.mandatory = 1; break;
 		case O_SHARD: case O_REPL: case O_LIMIT: case O_OFFSET: case O_LENGTH: case O_AFTER:
 			if (parse_u64(optarg, &v) || ((opt == O_SHARD || opt == O_REPL ||
 						       opt == O_LIMIT) && v > UINT32_MAX)) {

@@ -16,7 +16,7 @@
 
 static const char *const cf_names[SL_CF_COUNT] = {
 	"default", "tenants", "principals", "namespaces", "objects", "shards", "servers", "audit",
-	"drops",
+	"drops", "policies",
 };
 
 static const char next_id_key[] = "next_id";

@@ -25,6 +25,7 @@ enum sl_cf {
 	SL_CF_SERVERS,
 	SL_CF_AUDIT,
 	SL_CF_DROPS,
+	SL_CF_POLICIES,
 	SL_CF_COUNT
 };
 

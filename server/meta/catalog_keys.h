@@ -16,6 +16,11 @@
  *   servers     u32 server id         -> DataServer
  *   audit       u64 sequence          -> AuditRecord
  *   drops       u32 server u64 object u32 index -> u64 tenant (replicas to delete)
+ *   policies    "s" u64 tenant        -> PolicyState (the tenant's policy epoch)
+ *               "p" u64 tenant name   -> PolicyRecord (a stored policy document)
+ *               "v" u64 tenant name   -> u64, the last version the name had (kept
+ *                                        after a removal, so versions never repeat)
+ *               "d" u64 tenant        -> TagDict (the tenant's tag dictionary)
  *   default     "next_id"             -> u64, the next id to hand out
  *               "audit_head" u64 chain -> AuditHead (signed end of an audit chain)
  */

@@ -1,38 +1,60 @@
-/* Governed tag values, the read decision and what an admin may delegate; see governance.h. */
+/*
+ * Governed tag values (by a tenant's dictionary, policy.h), the built-in
+ * clearance rule and what an admin may delegate; see governance.h.
+ */
 #include "governance.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const classification_values[] = { "public", "internal", "confidential",
 						      "restricted", NULL };
-static const char *const pii_values[] = { "none", "pseudonymous", "direct", NULL };
 
-static int in_list(const char *const *list, const char *v)
+/* Whether value is one def allows (a def without values allows any). */
+static int def_allows(const struct sl_tagdef *def, const char *value)
 {
-	for (; *list; list++)
-		if (strcmp(*list, v) == 0)
+	if (!def->n_values)
+		return 1;
+	for (size_t i = 0; i < def->n_values; i++)
+		if (strcmp(def->values[i], value) == 0)
 			return 1;
 	return 0;
 }
 
+/* "KEY must be A, B or C", cut at why_len. */
+static void must_be(const struct sl_tagdef *def, char *why, size_t why_len)
+{
+	size_t used = (size_t)snprintf(why, why_len, "%s must be", def->key);
+
+	for (size_t i = 0; i < def->n_values && used < why_len; i++)
+		used += (size_t)snprintf(why + used, why_len - used, "%s%s",
+					 i == 0 ? " " : i + 1 == def->n_values ? " or " : ", ",
+					 def->values[i]);
+}
+
 int sl_tag_valid(const char *key, const char *value, const char **why)
 {
+	const struct sl_tagdef *defs, *def;
+	size_t n_defs;
+
 	*why = "tag keys are 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter";
 	if (!sl_tag_key_valid(key))
 		return 0;
 	*why = "tag values are 1-256 bytes of printable UTF-8";
 	if (!sl_tag_value_valid(value))
 		return 0;
-	if (strcmp(key, "classification") == 0 && !in_list(classification_values, value)) {
+	sl_tagdef_defaults(&defs, &n_defs);
+	def = sl_tagdef_find(defs, n_defs, key);
+	if (!def || def_allows(def, value))
+		return 1;
+	if (strcmp(key, "classification") == 0)
 		*why = "classification must be public, internal, confidential or restricted";
-		return 0;
-	}
-	if (strcmp(key, "pii") == 0 && !in_list(pii_values, value)) {
+	else if (strcmp(key, "pii") == 0)
 		*why = "pii must be none, pseudonymous or direct";
-		return 0;
-	}
-	return 1;
+	else
+		*why = "a governed tag key takes only the values its dictionary lists";
+	return 0;
 }
 
 int sl_gov_tags_check(Sluice__Tag *const *tags, size_t n, const char **why)
@@ -43,6 +65,26 @@ int sl_gov_tags_check(Sluice__Tag *const *tags, size_t n, const char **why)
 		if (!sl_tag_valid(tags[i]->key, tags[i]->value, why))
 			rc = -EINVAL;
 	return rc;
+}
+
+int sl_gov_tags_check_defs(const struct sl_tagdef *defs, size_t n_defs, Sluice__Tag *const *tags,
+			   size_t n, char *why, size_t why_len)
+{
+	const char *form;
+
+	if (sl_tags_check(tags, n, &form)) {
+		snprintf(why, why_len, "%s", form);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_tagdef *def = sl_tagdef_find(defs, n_defs, tags[i]->key);
+
+		if (def && !def_allows(def, tags[i]->value)) {
+			must_be(def, why, why_len);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int sl_classification_rank(const char *value)
@@ -61,29 +103,67 @@ const char *sl_tags_get(Sluice__Tag **tags, size_t n, const char *key)
 	return NULL;
 }
 
-static int pii_rank(const char *value)
+int sl_tags_lower_defs(const struct sl_tagdef *defs, size_t n_defs, Sluice__Tag **cur,
+		       size_t n_cur, Sluice__Tag **set, size_t n_set, char **remove,
+		       size_t n_remove)
 {
-	for (int i = 0; value && pii_values[i]; i++)
-		if (strcmp(pii_values[i], value) == 0)
-			return i;
-	return -1;
+	for (size_t i = 0; i < n_set; i++) {
+		const struct sl_tagdef *def = sl_tagdef_find(defs, n_defs, set[i]->key);
+		const char *old = sl_tags_get(cur, n_cur, set[i]->key);
+		int was, now;
+
+		if (!def || !def->ordered || !old || strcmp(old, set[i]->value) == 0)
+			continue;
+		was = sl_tagdef_rank(defs, n_defs, def->key, old);
+		now = sl_tagdef_rank(defs, n_defs, def->key, set[i]->value);
+		/* A value the dictionary no longer knows denies every read: any
+		 * replacement opens the object up. */
+		if (was < 0 || now < was)
+			return 1;
+	}
+	for (size_t i = 0; i < n_remove; i++) {
+		const struct sl_tagdef *def = sl_tagdef_find(defs, n_defs, remove[i]);
+		const char *old = sl_tags_get(cur, n_cur, remove[i]);
+
+		if (!def || !old)
+			continue;
+		if (!def->ordered || sl_tagdef_rank(defs, n_defs, def->key, old) != 0)
+			return 1;
+	}
+	return 0;
 }
 
 int sl_tags_lower(Sluice__Tag **cur, size_t n_cur, Sluice__Tag **set, size_t n_set,
 		  char **remove, size_t n_remove)
 {
-	const char *old_pii = sl_tags_get(cur, n_cur, "pii");
-	const char *new_pii = sl_tags_get(set, n_set, "pii");
-	int old_cls = sl_classification_rank(sl_tags_get(cur, n_cur, "classification"));
-	int new_cls = sl_classification_rank(sl_tags_get(set, n_set, "classification"));
+	const struct sl_tagdef *defs;
+	size_t n_defs;
 
-	if (new_cls >= 0 && new_cls < old_cls)
-		return 1;
-	if (new_pii && pii_rank(new_pii) < pii_rank(old_pii))
-		return 1;
-	for (size_t i = 0; old_pii && i < n_remove; i++)
-		if (strcmp(remove[i], "pii") == 0 && pii_rank(old_pii) > 0)
-			return 1;
+	sl_tagdef_defaults(&defs, &n_defs);
+	return sl_tags_lower_defs(defs, n_defs, cur, n_cur, set, n_set, remove, n_remove);
+}
+
+int sl_gov_ns_floor(const struct sl_tagdef *defs, size_t n_defs, Sluice__Tag **ns_tags,
+		    size_t n_ns, Sluice__Tag **tags, size_t n, char *why, size_t why_len)
+{
+	for (size_t i = 0; i < n_ns; i++) {
+		const struct sl_tagdef *def = sl_tagdef_find(defs, n_defs, ns_tags[i]->key);
+		const char *floor = ns_tags[i]->value, *v;
+		int need;
+
+		if (!def || !def->ordered)
+			continue;
+		v = sl_tags_get(tags, n, def->key);
+		if (v && strcmp(v, floor) == 0)
+			continue;
+		need = sl_tagdef_rank(defs, n_defs, def->key, floor);
+		if (v && need >= 0 && sl_tagdef_rank(defs, n_defs, def->key, v) >= need)
+			continue;
+		snprintf(why, why_len, "%s %s is below its namespace's %s: an inherited tag may "
+			 "only be overridden toward more restrictive", def->key, v ? v : "(removed)",
+			 floor);
+		return -EPERM;
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "catalog_keys.h"
 #include "governance.h"
 #include "meta.h"
+#include "policy_store.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -192,11 +193,9 @@ int sl_h_tenant_list(struct sl_meta *m, const struct sl_caller *c, const Sluice_
 	return rc;
 }
 
-static int role_valid(const char *role)
-{
-	return strcmp(role, "admin") == 0 || strcmp(role, "writer") == 0 ||
-	       strcmp(role, "reader") == 0;
-}
+/* Roles a principal may hold: admin, writer, reader grant what they always
+ * did; any other name is one the tenant's policies refer to (role:NAME). */
+#define SL_ROLES_MAX 16
 
 /* The roles, purposes and clearance of a new principal, as strings. */
 static int check_principal_req(const Sluice__PrincipalCreateReq *req, struct sl_reply *r)
@@ -205,8 +204,9 @@ static int check_principal_req(const Sluice__PrincipalCreateReq *req, struct sl_
 
 	if (!sl_name_valid(req->name))
 		return sl_fail(r, -EINVAL, "bad principal name: use 1-63 of a-z, 0-9, '.', '_', '-'");
-	if (sl_names_check(req->roles, req->n_roles, 3, role_valid, &why))
-		return sl_fail(r, -EINVAL, "bad roles (admin, writer, reader): %s", why);
+	if (sl_names_check(req->roles, req->n_roles, SL_ROLES_MAX, sl_name_valid, &why))
+		return sl_fail(r, -EINVAL, "bad roles (admin, writer, reader or a name policies use; "
+			       "at most %d): %s", SL_ROLES_MAX, why);
 	if (sl_names_check(req->purposes, req->n_purposes, SL_PURPOSES_MAX, sl_name_valid, &why))
 		return sl_fail(r, -EINVAL,
 			       "bad purposes (at most %d names of a-z, 0-9, '.', '_', '-'): %s",
@@ -336,11 +336,11 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 		   struct sl_reply *r)
 {
 	Sluice__Namespace ns = SLUICE__NAMESPACE__INIT, *old = NULL;
-	Sluice__Tag cls = SLUICE__TAG__INIT, **tags = NULL;
+	struct sl_pol_view *v = NULL;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
 	uint64_t tenant;
-	const char *why;
+	char why[512];
 	int rc;
 
 	rc = sl_target_tenant(m, c, req->tenant, &tenant, r);
@@ -356,33 +356,26 @@ int sl_h_ns_create(struct sl_meta *m, const struct sl_caller *c, const Sluice__N
 			       SL_SHARD_SIZE_MIN, SL_SHARD_SIZE_MAX);
 	if (req->replicas > 16)
 		return sl_fail(r, -EINVAL, "at most 16 replicas");
-	if (sl_gov_tags_check(req->tags, req->n_tags, &why))
+	/* The tags of the tenant it goes to, by that tenant's dictionary. */
+	rc = sl_pol_view_get(m, tenant, &v);
+	if (rc)
+		return sl_fail(r, rc, "catalog read failed");
+	rc = sl_gov_tags_check_defs(v->set.defs, v->set.n_defs, req->tags, req->n_tags, why,
+				    sizeof(why));
+	sl_pol_view_put(m, v);
+	if (rc)
 		return sl_fail(r, -EINVAL, "bad tags: %s", why);
-	/* The default classification below is one of the namespace's tags too. */
-	if (req->n_tags == SL_TAGS_MAX && !sl_tags_get(req->tags, req->n_tags, "classification"))
-		return sl_fail(r, -EINVAL, "bad tags: a namespace carries at most %d tags, "
-			       "classification included", SL_TAGS_MAX);
 
 	ns.id = 0;
 	ns.tenant_id = tenant;
 	ns.name = req->name;
 	ns.shard_size = req->shard_size ? req->shard_size : m->cfg.shard_size;
 	ns.replicas = req->replicas ? req->replicas : m->cfg.replicas;
+	/* Only what was given: the namespace's ordered values are its objects'
+	 * floor (sl_gov_ns_floor), so a default here would be one too. An
+	 * object given no classification gets internal at its put. */
 	ns.n_tags = req->n_tags;
 	ns.tags = req->tags;
-	/* Every object must carry a classification: default it at the namespace. */
-	if (!sl_tags_get(req->tags, req->n_tags, "classification")) {
-		tags = calloc(req->n_tags + 1, sizeof(*tags));
-		if (!tags)
-			return sl_fail(r, -ENOMEM, "out of memory");
-		if (req->n_tags)
-			memcpy(tags, req->tags, req->n_tags * sizeof(*tags));
-		cls.key = (char *)"classification";
-		cls.value = (char *)"internal";
-		tags[req->n_tags] = &cls;
-		ns.tags = tags;
-		ns.n_tags = req->n_tags + 1;
-	}
 	ns.created_ms = sl_now_ms();
 
 	pthread_mutex_lock(&m->mutate_lock);
@@ -410,7 +403,6 @@ out:
 	pthread_mutex_unlock(&m->mutate_lock);
 	if (old)
 		sluice__namespace__free_unpacked(old, NULL);
-	free(tags);
 	sl_batch_free(b);
 	return rc;
 }

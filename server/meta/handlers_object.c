@@ -17,6 +17,7 @@
 #include "governance.h"
 #include "meta.h"
 #include "placement.h"
+#include "policy_store.h"
 #include "retention.h"
 #include "revoke.h"
 #include "sl_log.h"
@@ -90,15 +91,17 @@ static int caller_object(struct sl_meta *m, const struct sl_caller *c, const cha
 }
 
 /*
- * Mints plan's capabilities for ops on all shards of o, for principal p: one
+ * Mints plan's capabilities for ops on all shards of o, for principal p,
+ * under the tenant's policy epoch policy_epoch (data servers refuse it once
+ * the tenant's revocation watermark passes that epoch): one
  * per server of the plan (server_caps[i] for servers[i]), each under that
  * server's own key, so no data server holds a key that opens another.
  * plan->servers must be filled; the caller frees plan->server_caps[0].data
  * (one block) and plan->server_caps.
  */
 static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Object *o,
-		unsigned ops, const char *purpose, uint64_t cap_id, uint64_t session,
-		Sluice__ObjectPlan *plan, uint64_t *expiry)
+		unsigned ops, const char *purpose, uint64_t policy_epoch, uint64_t cap_id,
+		uint64_t session, Sluice__ObjectPlan *plan, uint64_t *expiry)
 {
 	struct sl_cap cap = { 0 };
 	struct sl_keyring kr;
@@ -116,6 +119,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	cap.shard_first = 0;
 	cap.shard_count = o->shard_count;
 	cap.tag_epoch = o->tag_epoch;
+	cap.policy_epoch = policy_epoch;
 	cap.issued_ms = sl_now_ms();
 	cap.expiry_ms = cap.issued_ms + ttl_ms;
 	cap.cap_id = cap_id;
@@ -217,12 +221,13 @@ static Sluice__Tag **merge_tags(Sluice__Tag **base, size_t nb, Sluice__Tag **own
 	return t;
 }
 
-/* A request's tag set: limits, form, no key twice, governed values (governance.h). */
-static int check_tags(Sluice__Tag **tags, size_t n, struct sl_reply *r)
+/* A request's tag set: limits, form, no key twice, the tenant's dictionary's values. */
+static int check_tags(const struct sl_pol_view *v, Sluice__Tag **tags, size_t n,
+		      struct sl_reply *r)
 {
-	const char *why;
+	char why[512];
 
-	if (sl_gov_tags_check(tags, n, &why))
+	if (sl_gov_tags_check_defs(v->set.defs, v->set.n_defs, tags, n, why, sizeof(why)))
 		return sl_fail(r, -EINVAL, "bad tags: %s", why);
 	return 0;
 }
@@ -247,9 +252,23 @@ static int check_purpose(const char *purpose, struct sl_reply *r)
 	return 0;
 }
 
+static int audit_read(struct sl_meta *m, const struct sl_caller *c, const char *event,
+		      const char *ns, const char *name, const char *purpose,
+		      const Sluice__Object *o, const char *decision, const char *reason,
+		      uint64_t cap_id);
+
+/*
+ * PUT_BEGIN: tags given need the ASSIGN right and the tenant's dictionary's
+ * values, and may override the namespace's only toward more restrictive
+ * (sl_gov_ns_floor; a refusal is audited). An object without a
+ * classification gets internal, when the dictionary has that value.
+ */
 int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__PutBeginReq *req,
 		   struct sl_reply *r)
 {
+	Sluice__Tag cls = SLUICE__TAG__INIT;
+	struct sl_pol_view *v = NULL;
+	char why[512];
 	Sluice__Namespace *ns = NULL;
 	Sluice__Object o = SLUICE__OBJECT__INIT, *old = NULL;
 	Sluice__Provenance prov = SLUICE__PROVENANCE__INIT;
@@ -271,16 +290,29 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 		return rc;
 	if (req->size > SL_OBJECT_SIZE_MAX)
 		return sl_fail(r, -EFBIG, "object too large (limit 1 TiB)");
-	rc = check_tags(req->tags, req->n_tags, r);
+	rc = sl_pol_view_get(m, c->p->tenant_id, &v);
 	if (rc)
-		return rc;
-	if (!sl_text_valid(req->source, 0, SL_SOURCE_MAX))
-		return sl_fail(r, -EINVAL, "bad source: at most %d bytes of UTF-8, no control "
-			       "characters", SL_SOURCE_MAX);
+		return sl_fail(r, rc, "catalog read failed");
+	rc = check_tags(v, req->tags, req->n_tags, r);
+	if (rc)
+		goto out;
+	if (!sl_text_valid(req->source, 0, SL_SOURCE_MAX)) {
+		rc = sl_fail(r, -EINVAL, "bad source: at most %d bytes of UTF-8, no control "
+			     "characters", SL_SOURCE_MAX);
+		goto out;
+	}
+	if (req->n_tags && !sl_has_right(c->p, SL_RIGHT_ASSIGN)) {
+		audit_read(m, c, "object.put", req->ns, req->name, "", NULL, "deny",
+			   "setting tags without the assign right", 0);
+		rc = sl_fail(r, -EPERM, "setting tags needs the assign right");
+		goto out;
+	}
 	rc = sl_ns_get(m, c->p->tenant_id, req->ns, &ns);
-	if (rc)
-		return rc == -ENOENT ? sl_fail(r, rc, "no such namespace: %s", req->ns)
-				     : sl_fail(r, rc, "catalog read failed");
+	if (rc) {
+		rc = rc == -ENOENT ? sl_fail(r, rc, "no such namespace: %s", req->ns)
+				   : sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
 
 	rc = sl_object_get(m, c->p->tenant_id, req->ns, req->name, &old);
 	if (rc != -ENOENT) {
@@ -314,6 +346,19 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	o.tag_epoch = 1;
 	o.creator_id = c->p->id;
 	o.tags = merge_tags(ns->tags, ns->n_tags, req->tags, req->n_tags, &o.n_tags);
+	if (o.tags && sl_gov_ns_floor(v->set.defs, v->set.n_defs, ns->tags, ns->n_tags, o.tags,
+				      o.n_tags, why, sizeof(why))) {
+		audit_read(m, c, "object.put", req->ns, req->name, "", NULL, "deny", why, 0);
+		rc = sl_fail(r, -EPERM, "bad tags: %s", why);
+		goto out;
+	}
+	/* merge_tags leaves room for one more. */
+	if (o.tags && !sl_tags_get(o.tags, o.n_tags, "classification") &&
+	    sl_tagdef_rank(v->set.defs, v->set.n_defs, "classification", "internal") >= 0) {
+		cls.key = (char *)"classification";
+		cls.value = (char *)"internal";
+		o.tags[o.n_tags++] = &cls;
+	}
 	if (o.tags && o.n_tags > SL_TAGS_MAX) {
 		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags, "
 			     "its namespace's included", SL_TAGS_MAX);
@@ -368,7 +413,7 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	plan.shards = shard_ptrs;
 	plan.n_shards = count;
 	rc = plan_servers(m, &plan);
-	rc = rc ? rc : mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", o.id,
+	rc = rc ? rc : mint(m, c->p, &o, SL_CAP_OP_WRITE, "ingest", v->epoch, o.id,
 			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
 			    &plan.expires_ms);
 	if (rc) {
@@ -391,6 +436,7 @@ out:
 	if (old)
 		sluice__object__free_unpacked(old, NULL);
 	sluice__namespace__free_unpacked(ns, NULL);
+	sl_pol_view_put(m, v);
 	return rc;
 }
 
@@ -526,19 +572,26 @@ static int audit_read(struct sl_meta *m, const struct sl_caller *c, const char *
 }
 
 /*
- * Decides a read of ns/name for purpose by the caller: the object must be
- * in the caller's tenant, the caller must hold a reading role, and
- * governance must allow it (sl_gov_decide_read). Every refusal is audited
- * here as `event` with its reason, and answered as it always was (-EPERM,
- * -ENOENT "no such object", -EACCES "access denied"); what the caller
- * learns does not depend on what the audit record says. On 0, plan holds
- * the object and its shards and *reason the rule that allowed.
+ * Decides `action` (SL_POL_READ for a grant, SL_POL_STAT for what a stat or
+ * listing shows) on ns/name for purpose by the caller: the object must be
+ * in the caller's tenant (in code: a name is looked up under the caller's
+ * tenant only), the caller must hold a reading role, and the tenant's
+ * policies must allow it (sl_policy_decide). Every refusal is audited here
+ * as `event` with its reason and the deciding policy, version and rule, and
+ * answered as it always was (-EPERM, -ENOENT "no such object", -EACCES
+ * "access denied"); what the caller learns does not depend on what the
+ * audit record says. On 0, plan holds the object and its shards, reason
+ * (reason_len bytes) the rule that allowed and *epoch the policy epoch
+ * decided under.
  */
 static int decide_read(struct sl_meta *m, const struct sl_caller *c, const char *event,
-		       const char *ns, const char *name, const char *purpose,
-		       Sluice__ObjectPlan *plan, const char **reason, struct sl_reply *r)
+		       const char *ns, const char *name, const char *purpose, unsigned action,
+		       Sluice__ObjectPlan *plan, char *reason, size_t reason_len,
+		       uint64_t *epoch, struct sl_reply *r)
 {
 	Sluice__Object *o = NULL;
+	struct sl_pol_view *v = NULL;
+	struct sl_pol_decision d;
 	int rc;
 
 	if (!c->p)
@@ -554,9 +607,17 @@ static int decide_read(struct sl_meta *m, const struct sl_caller *c, const char 
 	}
 	if (rc)
 		return sl_fail(r, rc, "catalog read failed");
-	rc = sl_gov_decide_read(c->p, o, purpose, reason);
+	rc = sl_pol_view_get(m, c->p->tenant_id, &v);
 	if (rc) {
-		audit_read(m, c, event, ns, name, purpose, o, "deny", *reason, 0);
+		sluice__object__free_unpacked(o, NULL);
+		return sl_fail(r, rc, "catalog read failed");
+	}
+	sl_pol_decide_object(v, c->p, o, purpose, action, &d);
+	sl_pol_decision_text(&d, v->epoch, reason, reason_len);
+	*epoch = v->epoch;
+	sl_pol_view_put(m, v);
+	if (!d.allow) {
+		audit_read(m, c, event, ns, name, purpose, o, "deny", reason, 0);
 		sluice__object__free_unpacked(o, NULL);
 		return sl_fail(r, -EACCES, "access denied: %s/%s for purpose '%s'", ns, name,
 			       purpose);
@@ -582,8 +643,9 @@ static void plan_free(Sluice__ObjectPlan *plan)
 
 /*
  * STAT answers what a read would reveal (size, SHA-256, tags, every shard's
- * CRC32C and root), so it is decided exactly like a read grant for the
- * declared purpose. Refusals are audited; an allowed STAT is not: it
+ * CRC32C and root), so it is decided by the tenant's policies for the
+ * declared purpose, as the action "stat" (a policy may allow it apart from
+ * "read"). Refusals are audited; an allowed STAT is not: it
  * discloses nothing the caller could not read, and a synced record per
  * metadata lookup would put an fsync on the hottest path. The grant that
  * moves bytes is always audited.
@@ -592,12 +654,13 @@ int sl_h_stat(struct sl_meta *m, const struct sl_caller *c, const Sluice__Object
 	      struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	const char *reason;
+	char reason[SL_POL_REASON_MAX];
+	uint64_t epoch;
 	int rc = check_names(req->ns, req->name, r);
 
 	rc = rc ? rc : check_purpose(req->purpose, r);
-	rc = rc ? rc : decide_read(m, c, "object.stat", req->ns, req->name, req->purpose, &plan,
-				   &reason, r);
+	rc = rc ? rc : decide_read(m, c, "object.stat", req->ns, req->name, req->purpose,
+				   SL_POL_STAT, &plan, reason, sizeof(reason), &epoch, r);
 	if (rc)
 		return rc;
 	rc = plan_servers(m, &plan);
@@ -610,16 +673,16 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	       struct sl_reply *r)
 {
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
-	const char *reason;
-	uint64_t cap_id;
+	char reason[SL_POL_REASON_MAX];
+	uint64_t cap_id, epoch;
 	int rc;
 
 	rc = check_names(req->ns, req->name, r);
 	rc = rc ? rc : check_purpose(req->purpose, r);
 	if (!rc && !sl_cap_session(req->fabric_addr.data, req->fabric_addr.len))
 		rc = sl_fail(r, -EINVAL, "the client's fabric address is required");
-	rc = rc ? rc : decide_read(m, c, "read.grant", req->ns, req->name, req->purpose, &plan,
-				   &reason, r);
+	rc = rc ? rc : decide_read(m, c, "read.grant", req->ns, req->name, req->purpose,
+				   SL_POL_READ, &plan, reason, sizeof(reason), &epoch, r);
 	if (rc)
 		return rc;
 	if (sl_random_bytes(&cap_id, sizeof(cap_id))) {
@@ -636,7 +699,7 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	drop_fenced(m, &plan);
 	rc = plan_servers(m, &plan);
 	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ | audited(plan.object),
-			    req->purpose, cap_id,
+			    req->purpose, epoch, cap_id,
 			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
 			    &plan.expires_ms);
 	if (rc) {
@@ -651,20 +714,23 @@ out:
 }
 
 /*
- * Fills resp from the scanned objects: entries the caller may not read for
- * purpose are withheld (name only, see below), and the page ends before it
- * outgrows SL_LIST_BYTES_MAX. Returns how many entries were withheld.
+ * Fills resp from the scanned objects: entries the policies of v do not
+ * let the caller stat for purpose are withheld (name only, see below), and
+ * the page ends before it outgrows SL_LIST_BYTES_MAX. Returns how many
+ * entries were withheld.
  */
-static size_t list_page(const struct sl_caller *c, const char *purpose, Sluice__Object **items,
-			size_t n, Sluice__Object *stubs, Sluice__ListResp *resp)
+static size_t list_page(const struct sl_caller *c, const struct sl_pol_view *v,
+			const char *purpose, Sluice__Object **items, size_t n,
+			Sluice__Object *stubs, Sluice__ListResp *resp)
 {
 	size_t bytes = 0, withheld = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		Sluice__Object *o = items[i];
-		const char *reason;
+		struct sl_pol_decision d;
 
-		if (sl_gov_decide_read(c->p, o, purpose, &reason)) {
+		sl_pol_decide_object(v, c->p, o, purpose, SL_POL_STAT, &d);
+		if (!d.allow) {
 			sluice__object__init(&stubs[i]);
 			stubs[i].ns = o->ns;
 			stubs[i].name = o->name;
@@ -700,6 +766,7 @@ int sl_h_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__ListRe
 	Sluice__ListResp resp = SLUICE__LIST_RESP__INIT;
 	Sluice__Namespace *ns = NULL;
 	Sluice__Object *stubs = NULL;
+	struct sl_pol_view *v = NULL;
 	struct sl_collect col = { .desc = &sluice__object__descriptor };
 	struct sl_key prefix, after;
 	char why[96];
@@ -743,8 +810,14 @@ int sl_h_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__ListRe
 		rc = sl_fail(r, -ENOMEM, "out of memory");
 		goto out;
 	}
+	rc = sl_pol_view_get(m, c->p->tenant_id, &v);
+	if (rc) {
+		sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
 	resp.truncated = col.truncated;
-	withheld = list_page(c, req->purpose, (Sluice__Object **)col.items, col.n, stubs, &resp);
+	withheld = list_page(c, v, req->purpose, (Sluice__Object **)col.items, col.n, stubs,
+			     &resp);
 	if (withheld) {
 		snprintf(why, sizeof(why), "%zu of %zu entries withheld", withheld, resp.n_objects);
 		audit_read(m, c, "object.list", req->ns, req->prefix, req->purpose, NULL, "partial",
@@ -752,6 +825,7 @@ int sl_h_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__ListRe
 	}
 	rc = sl_reply_pack(r, &resp.base);
 out:
+	sl_pol_view_put(m, v);
 	free(resp.objects);
 	free(stubs);
 	sl_collect_free(&col);
@@ -759,43 +833,96 @@ out:
 	return rc;
 }
 
+/* "key old -> new; ..." for every key whose value differs from a to b, cut at len. */
+static void tag_changes(Sluice__Tag **a, size_t na, Sluice__Tag **b, size_t nb, char *out,
+			size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < na && used < len; i++) {
+		const char *now = sl_tags_get(b, nb, a[i]->key);
+
+		if (!now || strcmp(now, a[i]->value) != 0)
+			used += (size_t)snprintf(out + used, len - used, "%s%s %s -> %s",
+						 used ? "; " : "", a[i]->key, a[i]->value,
+						 now ? now : "(removed)");
+	}
+	for (size_t i = 0; i < nb && used < len; i++)
+		if (!sl_tags_get(a, na, b[i]->key))
+			used += (size_t)snprintf(out + used, len - used, "%s%s (none) -> %s",
+						 used ? "; " : "", b[i]->key, b[i]->value);
+	if (!used)
+		snprintf(out, len, "no change");
+	else if (used >= len && len > 4)
+		memcpy(out + len - 4, "...", 4);
+}
+
+/* Refuses a tag change: audited in the caller's tenant with its reason, answered -EPERM. */
+static int tags_refused(struct sl_meta *m, const struct sl_caller *c, const Sluice__Object *o,
+			const char *reason, struct sl_reply *r, const char *msg)
+{
+	audit_read(m, c, "object.tags", o->ns, o->name, "", o, "deny", reason, 0);
+	return sl_fail(r, -EPERM, "%s", msg);
+}
+
+/*
+ * SET_TAGS checks the tenant's dictionary (values, mandatory keys that may
+ * not be removed) and the rights: setting a tag (or removing one the
+ * dictionary does not govern) needs ASSIGN; lowering an ordered key or
+ * removing a governed one needs DECLASSIFY, and clearance for the object's
+ * classification; no right lets an object go below its namespace's value
+ * of an ordered key. Refusals are audited with old -> new. Any tag change
+ * may narrow access under some policy (a deny rule matching the new value,
+ * an allow rule no longer matching), so every change raises the object's
+ * revocation watermark to its new tag epoch before it commits.
+ */
 int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__SetTagsReq *req,
 		  struct sl_reply *r)
 {
 	Sluice__Object *o = NULL;
+	Sluice__Namespace *ns = NULL;
 	Sluice__Tag **own = NULL, **merged = NULL;
+	struct sl_pol_view *v = NULL;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
-	char change[600];
+	char change[900], why[512], reason[1000];
 	size_t n_own = 0, n_merged;
-	const char *why;
-	int rc;
+	int rc, lower, need_assign = req->n_set > 0, locked = 0;
+	const char *form;
 
-	if (!may_write(c))
-		return sl_fail(r, -EPERM, "changing tags needs the writer role");
+	if (!c->p)
+		return sl_fail(r, -EPERM, "changing tags needs the assign right");
 	rc = check_names(req->ns, req->name, r);
-	rc = rc ? rc : check_tags(req->set, req->n_set, r);
 	if (rc)
 		return rc;
-	if (sl_names_check(req->remove, req->n_remove, SL_TAGS_MAX, sl_tag_key_valid, &why))
-		return sl_fail(r, -EINVAL, "bad tag keys to remove: %s", why);
-	for (size_t i = 0; i < req->n_remove; i++)
-		if (strcmp(req->remove[i], "classification") == 0)
-			return sl_fail(r, -EINVAL, "classification cannot be removed, only changed");
-
+	if (sl_names_check(req->remove, req->n_remove, SL_TAGS_MAX, sl_tag_key_valid, &form))
+		return sl_fail(r, -EINVAL, "bad tag keys to remove: %s", form);
+	/* The dictionary too is read under the lock that its changes take. */
 	pthread_mutex_lock(&m->mutate_lock);
+	locked = 1;
+	rc = sl_pol_view_get(m, c->p->tenant_id, &v);
+	if (rc) {
+		sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
+	rc = check_tags(v, req->set, req->n_set, r);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < req->n_remove; i++) {
+		const struct sl_tagdef *def = sl_tagdef_find(v->set.defs, v->set.n_defs,
+							     req->remove[i]);
+
+		need_assign |= !def;
+		if (def && def->mandatory) {
+			rc = sl_fail(r, -EINVAL, "%s cannot be removed, only changed",
+				     req->remove[i]);
+			goto out;
+		}
+	}
 	rc = caller_object(m, c, req->ns, req->name, r, &o);
 	if (rc)
 		goto out;
-	/* Declassifying is an admin's right, and only over what it is cleared to read. */
-	if (sl_tags_lower(o->tags, o->n_tags, req->set, req->n_set, req->remove, req->n_remove) &&
-	    (!sl_has_role(c->p, "admin") ||
-	     sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification")) >
-		     sl_classification_rank(c->p->clearance))) {
-		rc = sl_fail(r, -EPERM, "lowering classification or pii needs the admin role and "
-			     "clearance for the object's classification");
-		goto out;
-	}
 	own = calloc(o->n_tags + 1, sizeof(*own));
 	if (!own) {
 		rc = sl_fail(r, -ENOMEM, "out of memory");
@@ -820,9 +947,41 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		rc = sl_fail(r, -EINVAL, "bad tags: an object carries at most %d tags", SL_TAGS_MAX);
 		goto out;
 	}
-	snprintf(change, sizeof(change), "classification %s -> %s",
-		 sl_tags_get(o->tags, o->n_tags, "classification"),
-		 sl_tags_get(merged, n_merged, "classification"));
+	tag_changes(o->tags, o->n_tags, merged, n_merged, change, sizeof(change));
+	lower = sl_tags_lower_defs(v->set.defs, v->set.n_defs, o->tags, o->n_tags, req->set,
+				   req->n_set, req->remove, req->n_remove);
+	if ((need_assign || !lower) && !sl_has_right(c->p, SL_RIGHT_ASSIGN)) {
+		snprintf(reason, sizeof(reason), "tags without the assign right: %s", change);
+		rc = tags_refused(m, c, o, reason, r, "setting tags needs the assign right");
+		goto out;
+	}
+	if (lower && !sl_has_right(c->p, SL_RIGHT_DECLASSIFY)) {
+		snprintf(reason, sizeof(reason), "declassify without the right: %s", change);
+		rc = tags_refused(m, c, o, reason, r,
+				  "lowering or removing a governed tag needs the declassify right");
+		goto out;
+	}
+	/* Declassifying only over what the declassifier is cleared to read. */
+	if (lower && sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification")) >
+			     sl_classification_rank(c->p->clearance)) {
+		snprintf(reason, sizeof(reason), "declassify above the principal's clearance: %s",
+			 change);
+		rc = tags_refused(m, c, o, reason, r,
+				  "lowering or removing a governed tag needs the declassify right "
+				  "and clearance for the object's classification");
+		goto out;
+	}
+	rc = sl_ns_get(m, o->tenant_id, o->ns, &ns);
+	if (rc && rc != -ENOENT) {
+		sl_fail(r, rc, "catalog read failed");
+		goto out;
+	}
+	if (!rc && sl_gov_ns_floor(v->set.defs, v->set.n_defs, ns->tags, ns->n_tags, merged,
+				   n_merged, why, sizeof(why))) {
+		snprintf(reason, sizeof(reason), "%s: %s", why, change);
+		rc = tags_refused(m, c, o, reason, r, why);
+		goto out;
+	}
 	/* o's tag array stays owned by o; point at the merged view only to pack. */
 	{
 		Sluice__Tag **keep = o->tags;
@@ -831,8 +990,15 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		o->tags = merged;
 		o->n_tags = n_merged;
 		o->tag_epoch++;
+		rc = sl_revoke_object(m, o->tenant_id, o->id, o->tag_epoch);
+		if (rc) {
+			SL_ERR_RC(rc, "tags: revoking object %llu to tag epoch %llu failed",
+				  (unsigned long long)o->id, (unsigned long long)o->tag_epoch);
+			sl_fail(r, rc, "cannot revoke the capabilities the change affects; "
+				"nothing changed");
+		}
 		object_key(&k, o->tenant_id, o->ns_id, o->name);
-		rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
+		rc = rc ? rc : sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
 		rc = rc ? rc : commit_object(m, b, o, c, "object.tags", change);
 		if (!rc) {
 			/* A writer need not be allowed to read: answer with names, not content. */
@@ -843,17 +1009,21 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 			done.state = o->state;
 			done.tag_epoch = o->tag_epoch;
 			rc = sl_reply_pack(r, &done.base);
-		} else {
+		} else if (!r->err) {
 			sl_fail(r, rc, "catalog write failed");
 		}
 		o->tags = keep;
 		o->n_tags = keep_n;
 	}
 out:
-	pthread_mutex_unlock(&m->mutate_lock);
+	if (locked)
+		pthread_mutex_unlock(&m->mutate_lock);
+	sl_pol_view_put(m, v);
 	sl_batch_free(b);
 	free(own);
 	free(merged);
+	if (ns)
+		sluice__namespace__free_unpacked(ns, NULL);
 	if (o)
 		sluice__object__free_unpacked(o, NULL);
 	return rc;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "meta.h"
 #include "net.h"
+#include "policy_store.h"
 #include "revoke.h"
 #include "sl_log.h"
 #include "sl_time.h"
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 	pthread_cond_init(&m->audit_cond, NULL);
 	pthread_mutex_init(&m->authlog.lock, NULL);
 	pthread_mutex_init(&m->conns_lock, NULL);
+	pthread_mutex_init(&m->pol_lock, NULL);
 	m->listen_fd = -1;
 	/* Requests signed before this start may have been served by the last one. */
 	rc = sl_replay_new(sl_now_ms(), &m->replay);
@@ -216,6 +218,7 @@ out:
 	sl_registry_free(m);
 	sl_revoke_close(m);
 	sl_audit_close(m);
+	sl_pol_cache_free(m);
 	sl_meta_pki_free(m);
 	sl_catalog_close(m->cat);
 	sl_replay_free(m->replay);

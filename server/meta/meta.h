@@ -15,6 +15,7 @@
 #include "rpc.h"
 
 struct ssl_ctx_st;
+struct sl_pol_view;
 
 #define SL_META_MAX_SERVERS 256
 /* Authenticated connections served at once, a thread each (see server.c). */
@@ -185,6 +186,12 @@ struct sl_meta {
 
 	pthread_t sweeper;
 	int sweeper_started;
+
+	/* Each tenant's parsed policy set and dictionary (policy_store.c),
+	 * under pol_lock: SL_POL_CACHE_MAX slots, allocated on first use. */
+	pthread_mutex_t pol_lock;
+	struct sl_pol_view **pol_cache;
+	uint64_t pol_clock;
 
 	struct ssl_ctx_st *tls; /* the server's TLS 1.3 context */
 	uint8_t *ca_der;        /* the CA clients are told to trust */

@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 #include "meta.h"
+#include "policy_store.h"
 #include "sl_time.h"
 
 
@@ -45,6 +46,7 @@ static void test_cleanup(void)
 		return;
 	sl_audit_close(&ctx->m);
 	sl_registry_free(&ctx->m);
+	sl_pol_cache_free(&ctx->m);
 	sl_catalog_close(ctx->m.cat);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctx->dir);
 	if (system(cmd) != 0)

@@ -544,3 +544,66 @@ Test(rights, roles_imply_assign_and_declassify_bypass_is_only_explicit)
 	cr_expect(!sl_has_right(&p, "assign"));
 	cr_expect(!sl_right_valid("root") && sl_right_valid("bypass"));
 }
+
+/* ---- governance.h over a tenant's dictionary (policy.h) ------------------ */
+
+static const char *const tier_values[] = { "bronze", "silver", "gold" };
+static const struct sl_tagdef test_defs[] = {
+	{ "tier", tier_values, 3, 1, 1 },
+	{ "region", NULL, 0, 0, 0 },
+};
+
+static Sluice__Tag *tag(Sluice__Tag *t, const char *key, const char *value)
+{
+	sluice__tag__init(t);
+	t->key = (char *)key;
+	t->value = (char *)value;
+	return t;
+}
+
+Test(governance_dict, values_come_from_the_dictionary)
+{
+	Sluice__Tag a, b, *ok[] = { tag(&a, "tier", "gold"), tag(&b, "classification", "secret") };
+	Sluice__Tag c, *bad[] = { tag(&c, "tier", "platinum") };
+	char why[128];
+
+	/* classification is not governed by this dictionary: any value goes. */
+	cr_expect_eq(sl_gov_tags_check_defs(test_defs, 2, ok, 2, why, sizeof(why)), 0);
+	cr_expect_eq(sl_gov_tags_check_defs(test_defs, 2, bad, 1, why, sizeof(why)), -EINVAL);
+	cr_expect_str_eq(why, "tier must be bronze, silver or gold");
+}
+
+Test(governance_dict, lowering_and_removing_need_declassify)
+{
+	Sluice__Tag cur_t, cur_r, low, high, odd, *cur[] = { tag(&cur_t, "tier", "silver"),
+							    tag(&cur_r, "region", "eu") };
+	Sluice__Tag *down[] = { tag(&low, "tier", "bronze") }, *up[] = { tag(&high, "tier", "gold") };
+	Sluice__Tag unknown_t, *unknown[] = { tag(&unknown_t, "tier", "retired") };
+	Sluice__Tag *fix[] = { tag(&odd, "tier", "gold") };
+	char *rm_region[] = { (char *)"region" }, *rm_team[] = { (char *)"team" };
+
+	cr_expect(sl_tags_lower_defs(test_defs, 2, cur, 2, down, 1, NULL, 0));
+	cr_expect_not(sl_tags_lower_defs(test_defs, 2, cur, 2, up, 1, NULL, 0));
+	cr_expect(sl_tags_lower_defs(test_defs, 2, cur, 2, NULL, 0, rm_region, 1),
+		  "removing a governed key");
+	cr_expect_not(sl_tags_lower_defs(test_defs, 2, cur, 2, NULL, 0, rm_team, 1));
+	/* A value the dictionary no longer knows denies every read: replacing it opens up. */
+	cr_expect(sl_tags_lower_defs(test_defs, 2, unknown, 1, fix, 1, NULL, 0));
+}
+
+Test(governance_dict, namespace_values_are_a_floor)
+{
+	Sluice__Tag ns_t, *ns[] = { tag(&ns_t, "tier", "silver") };
+	Sluice__Tag a, b, c, *same[] = { tag(&a, "tier", "silver") },
+			     *higher[] = { tag(&b, "tier", "gold") },
+			     *lower[] = { tag(&c, "tier", "bronze") };
+	Sluice__Tag r, *none[] = { tag(&r, "region", "eu") };
+	char why[256];
+
+	cr_expect_eq(sl_gov_ns_floor(test_defs, 2, ns, 1, same, 1, why, sizeof(why)), 0);
+	cr_expect_eq(sl_gov_ns_floor(test_defs, 2, ns, 1, higher, 1, why, sizeof(why)), 0);
+	cr_expect_eq(sl_gov_ns_floor(test_defs, 2, ns, 1, lower, 1, why, sizeof(why)), -EPERM);
+	cr_expect(strstr(why, "tier bronze is below its namespace's silver"), "%s", why);
+	cr_expect_eq(sl_gov_ns_floor(test_defs, 2, ns, 1, none, 1, why, sizeof(why)), -EPERM,
+		     "the inherited key removed");
+}
