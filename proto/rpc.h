@@ -33,7 +33,9 @@
 	  heartbeat_resp)                                                                          \
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
 	  audit_list_resp)                                                                         \
-	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)
+	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                  \
+	X(AUDIT_VERIFY, audit_verify, 28, Sluice__AuditVerifyReq, Sluice__AuditVerifyResp,        \
+	  audit_verify_req, audit_verify_resp)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \
