@@ -277,6 +277,48 @@ static int head_check(struct sl_meta *m, uint64_t tenant, uint64_t *head_seq)
 	return rc == 0 && hrc == 0 && *head_seq == last_seq && memcmp(head_hash, last_hash, 32) == 0;
 }
 
+void sl_audit_set_decider(Sluice__AuditRecord *rec, const char *enforcer,
+			  const Sluice__Principal *p, const char *action)
+{
+	rec->enforcer = (char *)enforcer;
+	rec->action = (char *)action;
+	if (p) {
+		rec->roles = p->roles;
+		rec->n_roles = p->n_roles;
+	}
+}
+
+void sl_audit_set_object(Sluice__AuditRecord *rec, const Sluice__Object *o)
+{
+	rec->object_id = o->id;
+	/* An object is never changed in place: a new put of its name is a new
+	 * object, so its commit time names the version decided on. */
+	rec->object_version = o->created_ms;
+	rec->tag_epoch = o->tag_epoch;
+	rec->tags = o->tags;
+	rec->n_tags = o->n_tags;
+}
+
+void sl_audit_set_range(Sluice__AuditRecord *rec, uint64_t offset, uint64_t length)
+{
+	rec->offset = offset;
+	rec->length = length;
+}
+
+void sl_audit_set_summary(Sluice__AuditRecord *rec, uint64_t count, uint64_t bytes)
+{
+	rec->count = count;
+	rec->bytes = bytes;
+}
+
+void sl_audit_set_policy(Sluice__AuditRecord *rec, const char *policy, uint64_t version,
+			 uint64_t policy_epoch)
+{
+	rec->policy = (char *)policy;
+	rec->policy_version = version;
+	rec->policy_epoch = policy_epoch;
+}
+
 /*
  * A record's size is bounded when it is written (and again when it is read,
  * for records older than the bound): every string field is cut to
@@ -491,6 +533,8 @@ int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch
 	/* Nothing is written outside a tenant's log. */
 	if (!rec->tenant_id)
 		rec->tenant_id = m->system_tenant;
+	if (!rec->node || !rec->node[0])
+		rec->node = (char *)"meta";
 	audit_bound(rec, cuts);
 	pthread_mutex_lock(&m->audit_lock);
 	if (m->audit_queue_tail)
