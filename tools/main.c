@@ -69,12 +69,19 @@ static const struct command commands[] = {
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
 	{ "audit", cmd_audit,
-	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n\n"
+	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n"
+	  "             [--principal P] [--object NS/NAME] [--decision allow|deny|done|partial]\n"
+	  "             [--since DATE] [--until DATE]\n"
+	  "sluice audit verify [--tenant T] [--json]\n\n"
 	  "The audit log: every read decision (allowed and denied, with the rule that\n"
 	  "decided), every put, tag change, delete, creation, abandoned ingest and\n"
 	  "refused authentication. Each tenant has its own log; cluster admins may name\n"
 	  "one with --tenant. Also checks the hash chain of the records read and the\n"
-	  "signed head of the log; exits 1 when either is broken. Needs the admin role." },
+	  "signed head of the log; exits 1 when either is broken. Needs the admin role.\n"
+	  "Filters are applied by sluice-meta; DATE is YYYY-MM-DD or\n"
+	  "YYYY-MM-DDTHH:MM:SSZ (UTC), or an age: 30m, 1h, 2d (--since 1h: the last hour).\n"
+	  "verify walks the whole log from record 1 and names the first broken record:\n"
+	  "deleted, edited, reordered, or a cut tail; exits 0 intact, 1 broken." },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -95,7 +102,7 @@ static void usage(FILE *f)
 		"  rm NS/NAME...           delete objects\n"
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
-		"  audit                   read and check the audit log (admin)\n\n"
+		"  audit [verify]          read, filter and check the audit log (admin)\n\n"
 		"Options:\n"
 		"  -c, --credentials FILE  credentials file ($SLUICE_CREDENTIALS)\n"
 		"  -m, --meta HOST:PORT    metadata server ($SLUICE_META; default: from the file)\n"
