@@ -135,11 +135,12 @@ static void print_audit_record(struct cli *c, const struct sluice_audit_record *
 			fputs("  purpose ", stdout);
 			text_str(stdout, a->purpose);
 		}
+		print_decider(c, a);
+		/* The reason is free text: last, after a colon. */
 		if (a->reason[0]) {
 			fputs("  : ", stdout);
 			text_str(stdout, a->reason);
 		}
-		print_decider(c, a);
 		putchar('\n');
 	}
 }
