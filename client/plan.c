@@ -56,7 +56,8 @@ int sl_object_check(const Sluice__Object *o, char *why, size_t why_len)
 		return bad(why, why_len, "object name too long");
 	/* A LIST entry the caller may not read: its name and nothing else. */
 	if (o->withheld)
-		return o->size || o->shard_size || o->shard_count || o->sha256.len || o->n_tags
+		return o->size || o->shard_size || o->shard_count || o->sha256.len || o->n_tags ||
+				       o->provenance
 			       ? bad(why, why_len, "a withheld entry with content")
 			       : 0;
 	if (o->sha256.len != 0 && o->sha256.len != 32)
@@ -67,6 +68,10 @@ int sl_object_check(const Sluice__Object *o, char *why, size_t why_len)
 	if (count != o->shard_count || count > SL_PLAN_SHARDS_MAX)
 		return bad(why, why_len, "%u shards for %llu bytes of %u-byte shards",
 			   o->shard_count, (unsigned long long)o->size, o->shard_size);
+	if (o->provenance && (!text_ok(o->provenance->principal_name, SL_PLAN_TEXT_MAX) ||
+			      !text_ok(o->provenance->source, SL_PLAN_TEXT_MAX) ||
+			      tags_check(o->provenance->tags, o->provenance->n_tags, why, why_len)))
+		return bad(why, why_len, "malformed provenance");
 	return tags_check(o->tags, o->n_tags, why, why_len);
 }
 

@@ -186,6 +186,7 @@ static int put_source(sluice_session *s, const char *ns, const char *name, struc
 	begin.ns = (char *)ns;
 	begin.name = (char *)name;
 	begin.size = size;
+	begin.source = s->source;
 	rc = sl_tags_pb(tags, n_tags, &begin.tags, &tag_store);
 	if (rc)
 		goto out;

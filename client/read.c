@@ -539,7 +539,7 @@ out:
 	return rc;
 }
 
-int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
+static int preadv_once(sluice_reader *r, struct sluice_iov *iov, size_t n)
 {
 	sluice_session *s = r->s;
 	struct sl_fabric_mr *mrs = NULL;
@@ -604,6 +604,23 @@ int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
 		for (size_t i = 0; i < n; i++)
 			iov[i].got = 0;
 	return rc;
+}
+
+int sluice_reader_preadv(sluice_reader *r, struct sluice_iov *iov, size_t n)
+{
+	int rc = preadv_once(r, iov, n), again;
+
+	if (rc == 0 || rc == -ENOMEM || rc == -EINVAL || rc == -EACCES || rc == -EPERM)
+		return rc;
+	/*
+	 * No replica served: data servers answer a revoked capability with
+	 * silence, which looks just like this. Ask sluice-meta again: a refusal
+	 * now is the real answer, and a new grant gets one more try.
+	 */
+	again = grant(r);
+	if (again == -EACCES || again == -EPERM || again == -ENOENT)
+		return again;
+	return again ? rc : preadv_once(r, iov, n);
 }
 
 int sluice_reader_pread(sluice_reader *r, void *buf, size_t len, uint64_t off, size_t *got)

@@ -217,6 +217,14 @@ struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__O
 	r->shard_count = o->shard_count;
 	r->created_ms = o->created_ms;
 	r->withheld = o->withheld;
+	r->retain_until_ms = o->retain_until_ms;
+	snprintf(r->retain_mode, sizeof(r->retain_mode), "%s",
+		 o->retain_mode == SLUICE__RETENTION_MODE__RETENTION_GOVERNANCE   ? "governance"
+		 : o->retain_mode == SLUICE__RETENTION_MODE__RETENTION_COMPLIANCE ? "compliance"
+		 : o->retain_mode ? "unknown" : "");
+	r->legal_hold = o->legal_hold;
+	if (sl_provenance_from_pb(o->provenance, &r->provenance))
+		goto fail;
 	if (o->sha256.len == 32)
 		sl_hex_encode(o->sha256.data, 32, r->sha256);
 	r->tags = calloc(o->n_tags + 1, sizeof(*r->tags));
@@ -282,6 +290,7 @@ void sluice_object_free(struct sluice_object *o)
 			free(o->shards[i].servers);
 	free(o->shards);
 	sluice_servers_free(o->servers, o->n_servers);
+	sl_provenance_free(&o->provenance);
 	free(o->ns);
 	free(o->name);
 	free(o);

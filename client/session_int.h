@@ -76,6 +76,7 @@ struct sluice_session {
 		uint64_t until_ms;
 	} suspects[16];
 	char error[512];
+	char source[1025]; /* provenance source of the next puts (sluice_set_source) */
 };
 
 /* Records a one-line message for sluice_last_error; returns rc. */
@@ -89,6 +90,11 @@ int sl_sess_fabric(sluice_session *s);
 
 /* Converts a catalog Object (and optionally a plan) into the public struct. */
 struct sluice_object *sl_object_from_pb(const Sluice__Object *o, const Sluice__ObjectPlan *plan);
+
+/* retention.c: fills (or empties, for pv NULL) a public provenance; 0 or -ENOMEM
+ * (out then holds what was copied: free it with sl_provenance_free). */
+int sl_provenance_from_pb(const Sluice__Provenance *pv, struct sluice_provenance *out);
+void sl_provenance_free(struct sluice_provenance *pv);
 
 /* Builds protobuf tags (pointers into *store) from public ones; free both. */
 int sl_tags_pb(const struct sluice_tag *tags, size_t n, Sluice__Tag ***out, Sluice__Tag **store);

@@ -63,6 +63,16 @@ struct sluice_server_info {
 	uint64_t last_heartbeat_ms;
 };
 
+/* Who ingested an object, from where, when and with which tags (set at put, never changed). */
+struct sluice_provenance {
+	uint64_t principal_id;
+	char *principal;        /* its name */
+	char *source;           /* what the client named (sluice_set_source); "" when none */
+	uint64_t time_ms;       /* when the put committed */
+	size_t n_tags;
+	struct sluice_tag *tags; /* as ingested, namespace defaults included */
+};
+
 struct sluice_object {
 	uint64_t id;
 	char *ns;
@@ -81,6 +91,12 @@ struct sluice_object {
 	/* Listings only: 1 when the caller may not read the object, which then
 	 * comes by name only (no size, digest, tags or id). */
 	int withheld;
+	/* Retention (sluice_retain): until retain_until_ms, mode "governance" or
+	 * "compliance"; "" and 0 when none was set. It may have ended already. */
+	uint64_t retain_until_ms;
+	char retain_mode[16];
+	int legal_hold;         /* sluice_hold_set */
+	struct sluice_provenance provenance;
 };
 
 /* Called during long transfers with the bytes done so far. */
@@ -177,9 +193,44 @@ int sluice_set_tags(sluice_session *s, const char *ns, const char *name,
  * then). Recorded in the audit log as object.delete. Needs the writer or
  * admin role (-EPERM otherwise, whether or not the object exists); -ENOENT
  * for a missing object, an object of another tenant and one whose put has
- * not committed.
+ * not committed. -EPERM while a legal hold is set or retention runs
+ * (governance mode: unless the caller holds the bypass right), the message
+ * naming the hold or the retention's end. Every refusal is audited.
  */
 int sluice_delete(sluice_session *s, const char *ns, const char *name);
+
+/* ---- retention, legal holds, provenance --------------------------------------- */
+
+/*
+ * The source the session's next puts record in their objects' provenance (a
+ * file path, a pipeline's name): up to 1024 bytes of UTF-8 without control
+ * characters (sluice-meta checks; a put with a bad source fails -EINVAL).
+ * NULL or "" records none. Provenance's principal and time are what
+ * sluice-meta knows, never what a client says. 0 or -EINVAL (too long).
+ */
+int sluice_set_source(sluice_session *s, const char *source);
+
+/*
+ * Sets (on 1) or clears (on 0) a legal hold on ns/name: while it is set
+ * nobody may delete the object. Needs the admin role (-EPERM). Audited as
+ * object.hold, "hold off -> on". -ENOENT for a missing object and one of
+ * another tenant.
+ */
+int sluice_hold_set(sluice_session *s, const char *ns, const char *name, int on);
+
+/*
+ * Retains ns/name until until_ms (ms since the epoch, UTC) in mode
+ * "governance" or "compliance"; mode "none" with until_ms 0 removes
+ * retention. Needs the writer or admin role. Keeping or extending is always
+ * allowed; shortening or removing governance-mode retention needs the bypass
+ * right; compliance-mode retention cannot be shortened, removed or switched
+ * to governance before it ends (-EPERM). The date must lie in the future,
+ * at most 100 years ahead (-EINVAL). While retention runs, deleting is
+ * refused (-EPERM), under governance mode unless the caller holds the bypass
+ * right. Audited as object.retain with old -> new.
+ */
+int sluice_retain(sluice_session *s, const char *ns, const char *name, uint64_t until_ms,
+		  const char *mode);
 
 /* ---- administration --------------------------------------------------------- */
 

@@ -32,7 +32,12 @@
 /* Longest fabric address a session is computed over (SL_FABRIC_ADDR_MAX). */
 #define SL_CAP_ADDR_MAX 64u
 
-enum sl_cap_op { SL_CAP_OP_READ = 1, SL_CAP_OP_WRITE = 2 };
+/*
+ * Operations. AUDITED marks an object classified confidential or above: a
+ * data server serves it only while it can get its refusals into the audit
+ * log (sluice-meta acknowledged its records recently and none were lost).
+ */
+enum sl_cap_op { SL_CAP_OP_READ = 1, SL_CAP_OP_WRITE = 2, SL_CAP_OP_AUDITED = 4 };
 
 struct sl_cap {
 	uint8_t version;

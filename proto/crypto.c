@@ -198,14 +198,20 @@ static int server_secret(const struct sl_keyring *cluster, uint32_t id, uint8_t 
 	return sl_hkdf_sha256(cluster->root, SL_KEY_LEN, info, out);
 }
 
-int sl_keyring_for_server(const struct sl_keyring *cluster, uint32_t id, struct sl_keyring *out)
+int sl_keyring_for_server_gen(const struct sl_keyring *cluster, uint32_t id, uint32_t gen,
+			      struct sl_keyring *out)
 {
 	uint8_t secret[SL_KEY_LEN];
 	int rc = server_secret(cluster, id, secret);
 
-	rc = rc ? rc : sl_keyring_init(out, secret, cluster->cap_gen);
+	rc = rc ? rc : sl_keyring_init(out, secret, gen);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;
+}
+
+int sl_keyring_for_server(const struct sl_keyring *cluster, uint32_t id, struct sl_keyring *out)
+{
+	return sl_keyring_for_server_gen(cluster, id, cluster->cap_gen, out);
 }
 
 int sl_keyring_server_file(const struct sl_keyring *cluster, uint32_t id, const char *path)

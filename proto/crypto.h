@@ -53,6 +53,9 @@ int sl_keyring_create_file(const char *path);
 
 /* The ring of data server `id`, from the cluster's ring (its root is the cluster secret). */
 int sl_keyring_for_server(const struct sl_keyring *cluster, uint32_t id, struct sl_keyring *out);
+/* The same, for capability key generation gen (and gen - 1 as the previous). */
+int sl_keyring_for_server_gen(const struct sl_keyring *cluster, uint32_t id, uint32_t gen,
+			      struct sl_keyring *out);
 /* Writes data server id's secret to a new file (O_EXCL, 0600); -EEXIST when it is there. */
 int sl_keyring_server_file(const struct sl_keyring *cluster, uint32_t id, const char *path);
 

@@ -33,9 +33,13 @@
 	  heartbeat_resp)                                                                          \
 	X(AUDIT_LIST, audit_list, 16, Sluice__AuditListReq, Sluice__AuditListResp, audit_list_req, \
 	  audit_list_resp)                                                                         \
-	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                  \
+	X(DELETE, delete, 17, Sluice__DeleteReq, Sluice__Empty, delete_req, empty)                 \
+	X(HOLD_SET, hold_set, 26, Sluice__HoldSetReq, Sluice__Object, hold_set_req, object)        \
+	X(RETAIN_SET, retain_set, 27, Sluice__RetainSetReq, Sluice__Object, retain_set_req, object) \
 	X(AUDIT_VERIFY, audit_verify, 28, Sluice__AuditVerifyReq, Sluice__AuditVerifyResp,        \
-	  audit_verify_req, audit_verify_resp)
+	  audit_verify_req, audit_verify_resp)                                                     \
+	X(WATCH, watch, 29, Sluice__WatchReq, Sluice__WatchResp, watch_req, watch_resp)            \
+	X(KEY_ROTATE, key_rotate, 30, Sluice__Empty, Sluice__KeyRotateResp, empty, key_rotate_resp)
 
 /* client -> sluice-data, over the libfabric endpoint, request -> DataReply */
 #define SL_DATA_RPCS(X)                                                                            \

@@ -110,5 +110,9 @@ int cmd_ls(struct cli *c);
 int cmd_stat(struct cli *c);
 int cmd_tag(struct cli *c);
 int cmd_rm(struct cli *c);
+int cmd_hold(struct cli *c);
+int cmd_retain(struct cli *c);
+/* cmd_retention.c: stat's retention, hold and provenance (JSON: members to append). */
+void cli_print_retention(const struct sluice_object *o, int json);
 
 #endif

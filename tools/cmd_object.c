@@ -144,7 +144,7 @@ static void *put_worker_main(void *arg)
 	for (;;) {
 		struct item *item;
 		size_t i;
-		int fd, rc;
+		int fd, rc, src_rc;
 
 		pthread_mutex_lock(&j->lock);
 		i = j->next++;
@@ -154,9 +154,13 @@ static void *put_worker_main(void *arg)
 		if (i >= j->it->n)
 			break;
 		item = &j->it->v[i];
-		fd = open(item->path, O_RDONLY | O_CLOEXEC);
-		rc = fd < 0 ? -errno : sluice_put_fd(w->s, j->ns, item->name, fd, item->size,
-						      j->c->tags, j->c->n_tags, put_progress, w);
+		/* The path as given is the object's provenance source. */
+		src_rc = sluice_set_source(w->s, item->path);
+		fd = src_rc ? -1 : open(item->path, O_RDONLY | O_CLOEXEC);
+		rc = src_rc ? src_rc
+		     : fd < 0 ? -errno
+			      : sluice_put_fd(w->s, j->ns, item->name, fd, item->size, j->c->tags,
+					      j->c->n_tags, put_progress, w);
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&j->lock);
@@ -166,7 +170,9 @@ static void *put_worker_main(void *arg)
 		if (rc) {
 			if (j->pg->on)
 				fputc('\n', stderr);
-			if (fd < 0)
+			if (src_rc)
+				cli_error("%s: %s", item->path, sluice_last_error(w->s));
+			else if (fd < 0)
 				cli_error("%s: %s", item->path, strerror(-rc));
 			else
 				cli_error("put %s/%s: %s", j->ns, item->name, sluice_last_error(w->s));
@@ -556,6 +562,7 @@ int cmd_stat(struct cli *c)
 		       (unsigned long long)o->id, (unsigned long long)o->size, o->sha256, when,
 		       o->shard_size);
 		json_tags(stdout, o->tags, o->n_tags);
+		cli_print_retention(o, 1);
 		printf(",\"shards\":[");
 		/* Shards may be withheld from a principal that may not read. */
 		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
@@ -591,6 +598,7 @@ int cmd_stat(struct cli *c)
 			text_str(stdout, o->tags[i].value);
 		}
 		printf("\n");
+		cli_print_retention(o, 0);
 		for (uint32_t i = 0; o->shards && i < o->shard_count; i++) {
 			printf("shard %-4u %10u bytes  crc32c %08x  on", o->shards[i].index,
 			       o->shards[i].length, o->shards[i].crc32c);

@@ -43,7 +43,8 @@ static const struct command commands[] = {
 	  "sluice put SOURCE NS[/NAME] [--tag K=V]... [--jobs N] [--progress | --no-progress]\n\n"
 	  "Ingest a file as NS/NAME, or a folder recursively as NS/NAME/<relative path>,\n"
 	  "N files at a time (default 4). An object becomes visible only once every\n"
-	  "replica of every shard is on disk." },
+	  "replica of every shard is on disk. Each object's provenance records the\n"
+	  "local path as given (its source), who put it, when and its tags." },
 	{ "get", cmd_get,
 	  "sluice get NS/NAME [-o FILE] [--mode OCTAL] [--offset N] [--length N] [--purpose P]\n\n"
 	  "Read an object (to stdout without -o). The read is granted for the declared\n"
@@ -57,7 +58,8 @@ static const struct command commands[] = {
 	  "List objects whose names start with PREFIX." },
 	{ "stat", cmd_stat,
 	  "sluice stat NS/NAME [--json]\n\n"
-	  "Size, checksum, tags, shards and the data servers holding them." },
+	  "Size, checksum, tags, retention, legal hold, provenance (who put it, from\n"
+	  "which source, when, with which tags), shards and the data servers holding them." },
 	{ "tag", cmd_tag,
 	  "sluice tag NS/NAME K=V... [--remove KEY]...\n\n"
 	  "Set or remove tags. Lowering classification needs the admin role." },
@@ -66,6 +68,20 @@ static const struct command commands[] = {
 	  "Delete objects. Each name is tried in turn; a failure is reported on its own\n"
 	  "line and the others are still deleted; exits 1 if any failed. The data\n"
 	  "servers delete the shard files within a few heartbeats. Needs the writer role." },
+	{ "hold", cmd_hold,
+	  "sluice hold set NS/NAME [--json]\n"
+	  "sluice hold clear NS/NAME [--json]\n\n"
+	  "Set or clear a legal hold: while it is set nobody can delete the object,\n"
+	  "whatever their rights. Needs the admin role; every change is audited." },
+	{ "retain", cmd_retain,
+	  "sluice retain NS/NAME --until DATE --mode governance|compliance [--json]\n"
+	  "sluice retain NS/NAME --mode none [--json]\n\n"
+	  "Keep an object from deletion until DATE (UTC: YYYY-MM-DD or\n"
+	  "YYYY-MM-DDTHH:MM:SSZ; in the future, at most 100 years ahead). Needs the\n"
+	  "writer or admin role. Extending is always allowed. Governance mode: deleting,\n"
+	  "shortening or removing (--mode none) needs the bypass right. Compliance mode:\n"
+	  "nobody deletes, shortens, removes or switches it to governance before DATE.\n"
+	  "Every change is audited as old -> new." },
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
 	{ "audit", cmd_audit,
@@ -100,6 +116,8 @@ static void usage(FILE *f)
 		"  stat NS/NAME            show an object, its tags and its shards\n"
 		"  tag NS/NAME K=V...      change tags\n"
 		"  rm NS/NAME...           delete objects\n"
+		"  hold set|clear NS/NAME  set or clear a legal hold (admin)\n"
+		"  retain NS/NAME          keep an object until --until DATE, --mode M\n"
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
 		"  audit [verify]          read, filter and check the audit log (admin)\n\n"

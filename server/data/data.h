@@ -11,12 +11,15 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "capability.h"
 #include "fabric.h"
+#include "govern.h"
 #include "shardstore.h"
 
 #define SL_DATA_REQ_MAX 2048u
 #define SL_DATA_REPLY_MAX 64u
 #define SL_DATA_MAX_ACKS 256 /* deletions reported per heartbeat */
+#define SL_WATCH_BATCH 256   /* audit records sent per WATCH (sluice-meta takes at most 256) */
 
 struct sl_data_config {
 	uint32_t id;
@@ -72,6 +75,7 @@ struct sl_slot {
 	fi_addr_t peer;
 	int held;                   /* peer is resolved and held in the peer table */
 	uint64_t tenant, object;
+	struct sl_cap cap;          /* the request's verified capability */
 	uint32_t shard, length, crc32c;
 	uint32_t offset;            /* of a read, in the shard */
 	int digests;                /* the read asks for the block-digest list */
@@ -103,6 +107,9 @@ struct sl_data {
 	volatile sig_atomic_t stopping;
 	pthread_t hb_thread;
 	int hb_started;
+	struct sl_data_gov gov;     /* watermarks, key generations, audit records */
+	pthread_t watch_thread;
+	int watch_started;
 	/* Counters for the log line at exit. */
 	uint64_t served_reads, served_writes, refused, busy, aborted;
 };
@@ -115,5 +122,15 @@ void sl_data_service_fini(struct sl_data *d);
 /* heartbeat.c: registers with sluice-meta, then heartbeats until stopping. */
 int sl_data_heartbeat_start(struct sl_data *d);
 void sl_data_heartbeat_stop(struct sl_data *d);
+/*
+ * Checks a sluice-meta reply's mac (field mac_field, over the reply packed
+ * with it empty and the request's challenge): 0 or -EBADMSG.
+ */
+int sl_data_reply_check(struct sl_data *d, const uint8_t challenge[16], ProtobufCMessage *reply,
+			ProtobufCBinaryData *mac_field);
+
+/* watch.c: the WATCH long poll (revocations, key generations, audit records). */
+int sl_data_watch_start(struct sl_data *d);
+void sl_data_watch_stop(struct sl_data *d);
 
 #endif

@@ -22,9 +22,8 @@
 #include "sl_log.h"
 #include "sl_time.h"
 
-/* Checks reply's mac (field mac, cleared here) against challenge: 0 or -EBADMSG. */
-static int reply_check(struct sl_data *d, const uint8_t challenge[16], ProtobufCMessage *reply,
-		       ProtobufCBinaryData *mac_field)
+int sl_data_reply_check(struct sl_data *d, const uint8_t challenge[16], ProtobufCMessage *reply,
+			ProtobufCBinaryData *mac_field)
 {
 	ProtobufCBinaryData got = *mac_field;
 	uint8_t want[SL_MAC_LEN], *buf;
@@ -71,7 +70,7 @@ static int do_register(struct sl_data *d, struct sl_rpc_client *c, uint32_t *hb_
 			 (ProtobufCMessage **)&resp);
 	if (rc)
 		return rc;
-	rc = reply_check(d, challenge, &resp->base, &resp->mac);
+	rc = sl_data_reply_check(d, challenge, &resp->base, &resp->mac);
 	if (!rc)
 		*hb_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 1000;
 	sluice__register_resp__free_unpacked(resp, NULL);
@@ -128,7 +127,7 @@ static int heartbeat(struct sl_data *d, struct sl_rpc_client *c, Sluice__ShardRe
 	if (rc)
 		return rc;
 	/* Only a reply sluice-meta signed for this request orders deletions. */
-	rc = reply_check(d, challenge, &resp->base, &resp->mac);
+	rc = sl_data_reply_check(d, challenge, &resp->base, &resp->mac);
 	if (!rc) {
 		*n_acks = 0; /* reported */
 		do_drops(d, resp, acks, n_acks);

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 {
 	struct sl_data *d = calloc(1, sizeof(*d));
 	struct sl_data_config *cfg;
-	int rc, level, fabric_open = 0;
+	int rc, level, fabric_open = 0, gov_open = 0;
 
 	if (!d)
 		return 1;
@@ -120,6 +120,10 @@ int main(int argc, char **argv)
 		SL_ERR_RC(rc, "reading server key %s", cfg->server_key);
 		goto out;
 	}
+	rc = sl_gov_init(&d->gov, &d->keys);
+	if (rc)
+		goto out;
+	gov_open = 1;
 	{
 		/* The control plane is TLS only: without its CA nothing can register. */
 		uint8_t *der = NULL;
@@ -154,8 +158,15 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	rc = sl_data_heartbeat_start(d);
+	rc = rc ? rc : sl_data_watch_start(d);
 	if (rc)
 		goto out;
+	/* Nothing is served before the first WATCH reply: give it a moment, so
+	 * that "ready" means serving when sluice-meta is up. */
+	for (int i = 0; i < 500 && !sl_gov_synced(&d->gov); i++)
+		usleep(10 * 1000);
+	if (!sl_gov_synced(&d->gov))
+		SL_WARN("not yet in step with the metadata server: reads are refused until then");
 	{
 		char name[128];
 		size_t len = sizeof(name);
@@ -175,6 +186,7 @@ int main(int argc, char **argv)
 out:
 	d->stopping = 1;
 	sl_data_heartbeat_stop(d);
+	sl_data_watch_stop(d);
 	/* The endpoint first (it ends the posted receives), then the memory
 	 * regions and buffers, then the domain. */
 	if (fabric_open)
@@ -182,6 +194,8 @@ out:
 	sl_data_service_fini(d);
 	if (fabric_open)
 		sl_fabric_close(&d->fab);
+	if (gov_open)
+		sl_gov_fini(&d->gov);
 	free(d);
 	return rc ? 1 : 0;
 }

@@ -253,10 +253,12 @@ static int over_share(const struct sl_data *d, const struct sl_slot *s)
 	return (peer >= d->peer_share || tenant >= d->tenant_share) && free_slots < d->reserve;
 }
 
+/* A refusal: a log line now, and an audit record once sluice-meta takes it. */
 static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char *why,
 			  const struct sl_cap *cap)
 {
 	d->refused++;
+	sl_gov_refused(&d->gov, sl_rpc_name(s->type), s->object, s->shard, cap, why, sl_now_ms());
 	SL_WARN("audit: refused %s object %llx shard %u (capability %llx, tenant %llx): %s",
 		sl_rpc_name(s->type), (unsigned long long)s->object, s->shard,
 		cap ? (unsigned long long)cap->cap_id : 0ull,
@@ -270,12 +272,13 @@ static void audit_refusal(struct sl_data *d, const struct sl_slot *s, const char
 static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinaryData *token,
 		     unsigned op, const ProtobufCBinaryData *reply_addr)
 {
-	struct sl_cap cap;
+	struct sl_cap cap = { 0 };
 	const char *why = NULL;
-	int rc = sl_cap_verify(token->data, token->len, &d->keys, sl_now_ms(), &cap, &why);
+	int rc = sl_gov_check(&d->gov, token->data, token->len, sl_now_ms(), &cap, &why);
 
 	if (rc) {
-		audit_refusal(d, s, why, NULL);
+		/* A capability that verified but is revoked still names who held it. */
+		audit_refusal(d, s, why, cap.cap_id ? &cap : NULL);
 		return -EACCES;
 	}
 	/* The shard's owner is the tenant whose folder holds it, which the
@@ -286,6 +289,7 @@ static int check_cap(struct sl_data *d, struct sl_slot *s, const ProtobufCBinary
 		return -EACCES;
 	}
 	s->tenant = cap.tenant;
+	s->cap = cap;
 	return 0;
 }
 
@@ -354,6 +358,7 @@ static void on_disk_done(struct sl_data *d, struct sl_slot *s)
 		if (post_reply(d, s, 0, s->reply_op) == 0)
 			s->pending = 2;
 		d->served_reads++;
+		sl_gov_served(&d->gov, &s->cap, s->shard, s->length, sl_now_ms());
 	}
 	return;
 fail:
@@ -476,6 +481,7 @@ static void on_rma_done(struct sl_data *d, struct sl_slot *s, int err)
 			d->served_writes++;
 	} else if (!rc) {
 		d->served_reads++;
+		sl_gov_served(&d->gov, &s->cap, s->shard, s->length, sl_now_ms());
 	}
 	send_reply(d, s, rc);
 }

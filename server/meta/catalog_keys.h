@@ -73,4 +73,12 @@ static inline struct sl_key *sl_key_str(struct sl_key *k, const char *s)
 	return k;
 }
 
+/* A committed object's visible key: "c" u64 tenant u64 ns name. */
+static inline struct sl_key *sl_key_object(struct sl_key *k, uint64_t tenant, uint64_t ns_id,
+					   const char *name)
+{
+	return sl_key_str(sl_key_u64(sl_key_u64(sl_key_tag(sl_key_reset(k), 'c'), tenant), ns_id),
+			  name);
+}
+
 #endif

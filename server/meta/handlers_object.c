@@ -17,6 +17,8 @@
 #include "governance.h"
 #include "meta.h"
 #include "placement.h"
+#include "retention.h"
+#include "revoke.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -114,6 +116,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 {
 	struct sl_cap cap = { 0 };
 	struct sl_keyring kr;
+	uint32_t gen = sl_revoke_mint_gen(m);
 	uint8_t *store;
 	int rc = 0;
 	uint32_t ttl_ms = m->cfg.cap_ttl_s * 1000u;
@@ -144,7 +147,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	}
 	for (size_t i = 0; i < plan->n_servers && !rc; i++) {
 		plan->server_caps[i] = (ProtobufCBinaryData){ SL_CAP_LEN, store + i * SL_CAP_LEN };
-		rc = sl_keyring_for_server(&m->keys, plan->servers[i]->id, &kr);
+		rc = sl_keyring_for_server_gen(&m->keys, plan->servers[i]->id, gen, &kr);
 		rc = rc ? rc : sl_cap_mint(&cap, &kr, store + i * SL_CAP_LEN);
 	}
 	plan->server_caps[0].data = store; /* even with no servers: one block to free */
@@ -160,6 +163,23 @@ static void caps_free(Sluice__ObjectPlan *plan)
 	free(plan->server_caps);
 	plan->server_caps = NULL;
 	plan->n_server_caps = 0;
+}
+
+/*
+ * Takes fenced data servers (revoke.h: they missed a revocation) out of a
+ * read plan's replica lists: a read is served by the others, or by none.
+ */
+static void drop_fenced(struct sl_meta *m, Sluice__ObjectPlan *plan)
+{
+	for (size_t i = 0; i < plan->n_shards; i++) {
+		Sluice__Shard *s = plan->shards[i];
+		size_t k = 0;
+
+		for (size_t j = 0; j < s->n_servers; j++)
+			if (sl_revoke_server_ok(m, s->servers[j]))
+				s->servers[k++] = s->servers[j];
+		s->n_servers = k;
+	}
 }
 
 /* Fills plan's servers with every server its shards name. */
@@ -234,6 +254,7 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 {
 	Sluice__Namespace *ns = NULL;
 	Sluice__Object o = SLUICE__OBJECT__INIT, *old = NULL;
+	Sluice__Provenance prov = SLUICE__PROVENANCE__INIT;
 	Sluice__ObjectPlan plan = SLUICE__OBJECT_PLAN__INIT;
 	Sluice__Shard *shards = NULL, **shard_ptrs = NULL;
 	uint32_t live[SL_META_MAX_SERVERS], *placed = NULL;
@@ -255,6 +276,9 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 	rc = check_tags(req->tags, req->n_tags, r);
 	if (rc)
 		return rc;
+	if (!sl_text_valid(req->source, 0, SL_SOURCE_MAX))
+		return sl_fail(r, -EINVAL, "bad source: at most %d bytes of UTF-8, no control "
+			       "characters", SL_SOURCE_MAX);
 	rc = sl_ns_get(m, c->p->tenant_id, req->ns, &ns);
 	if (rc)
 		return rc == -ENOENT ? sl_fail(r, rc, "no such namespace: %s", req->ns)
@@ -297,6 +321,14 @@ int sl_h_put_begin(struct sl_meta *m, const struct sl_caller *c, const Sluice__P
 			     "its namespace's included", SL_TAGS_MAX);
 		goto out;
 	}
+	/* Provenance: the caller as authenticated, never as the client claims. */
+	prov.principal_id = c->p->id;
+	prov.principal_name = c->p->name;
+	prov.source = req->source;
+	prov.time_ms = o.created_ms;
+	prov.tags = o.tags;
+	prov.n_tags = o.n_tags;
+	o.provenance = &prov;
 	shards = calloc(count + 1, sizeof(*shards));
 	shard_ptrs = calloc(count + 1, sizeof(*shard_ptrs));
 	placed = calloc((count + 1) * (r_eff + 1), sizeof(*placed));
@@ -433,6 +465,9 @@ int sl_h_put_commit(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	}
 	o->state = SLUICE__OBJECT_STATE__OBJECT_COMMITTED;
 	o->sha256 = req->sha256;
+	/* Ingested when it became visible. */
+	if (o->provenance)
+		o->provenance->time_ms = sl_now_ms();
 	sl_key_u64(sl_key_tag(sl_key_reset(&k), 'p'), o->id);
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	object_key(&k, o->tenant_id, o->ns_id, o->name);
@@ -598,6 +633,7 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 		rc = sl_fail(r, -EIO, "audit log unavailable");
 		goto out;
 	}
+	drop_fenced(m, &plan);
 	rc = plan_servers(m, &plan);
 	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id,
 			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
@@ -822,11 +858,23 @@ out:
 	return rc;
 }
 
+/* Audits a refused DELETE, naming ns/name only when they are well-formed. */
+static void delete_refused(struct sl_meta *m, const struct sl_caller *c, const Sluice__DeleteReq *req,
+			   const Sluice__Object *o, const char *reason)
+{
+	int named = sl_name_valid(req->ns) && sl_object_name_valid(req->name);
+
+	audit_read(m, c, "object.delete", named ? req->ns : "", named ? req->name : "", "", o,
+		   "deny", reason, 0);
+}
+
 /*
  * DELETE removes a committed object of the caller's tenant. It needs the
  * writer role, like the put that made the object, checked before the name is
  * looked up; a missing object, another tenant's and a pending ingest (which
- * has no visible key) all answer "no such object". Under the mutation lock,
+ * has no visible key) all answer "no such object". A legal hold or running
+ * retention refuses it (sl_retention_may_delete) with -EPERM naming the hold
+ * or the date; every refusal is an object.delete "deny" audit record. Under the mutation lock,
  * so no commit, tag change or other delete of the name slips in between the
  * read and the write, one synced batch deletes the visible record (the only
  * key the name is found by) and the shard records, queues a drop for every
@@ -843,20 +891,33 @@ int sl_h_delete(struct sl_meta *m, const struct sl_caller *c, const Sluice__Dele
 	Sluice__Empty done = SLUICE__EMPTY__INIT;
 	struct sl_batch *b = NULL;
 	struct sl_key k;
+	char why[160];
 	int rc;
 
-	if (!may_write(c))
+	if (!may_write(c)) {
+		if (c->p)
+			delete_refused(m, c, req, NULL, "no role that may delete");
 		return sl_fail(r, -EPERM, "deleting needs the writer role");
+	}
 	rc = check_names(req->ns, req->name, r);
-	if (rc)
+	if (rc) {
+		delete_refused(m, c, req, NULL, "bad namespace or object name");
 		return rc;
+	}
 	b = sl_batch_new();
 	if (!b)
 		return sl_fail(r, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&m->mutate_lock);
 	rc = caller_object(m, c, req->ns, req->name, r, &o);
+	if (rc == -ENOENT)
+		delete_refused(m, c, req, NULL, "not found");
 	if (rc)
 		goto out;
+	if (sl_retention_may_delete(c->p, o, sl_now_ms(), why, sizeof(why))) {
+		delete_refused(m, c, req, o, why);
+		rc = sl_fail(r, -EPERM, "cannot delete %s/%s: %s", req->ns, req->name, why);
+		goto out;
+	}
 	object_key(&k, o->tenant_id, o->ns_id, o->name);
 	sl_batch_delete(b, m->cat, SL_CF_OBJECTS, k.b, k.len);
 	rc = sl_drops_queue(m, b, o);
@@ -864,7 +925,7 @@ int sl_h_delete(struct sl_meta *m, const struct sl_caller *c, const Sluice__Dele
 		sl_fail(r, rc, "catalog read failed");
 		goto out;
 	}
-	rc = commit_object(m, b, o, c, "object.delete", NULL);
+	rc = commit_object(m, b, o, c, "object.delete", why[0] ? why : NULL);
 	if (rc) {
 		sl_fail(r, rc, "catalog write failed");
 		goto out;

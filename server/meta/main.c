@@ -16,6 +16,7 @@
 #include "config.h"
 #include "meta.h"
 #include "net.h"
+#include "revoke.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -79,6 +80,9 @@ int main(int argc, char **argv)
 		  "a data server silent this long is marked down"),
 		SL_OPT_NUMBER("capability-ttl-s", "SLUICE_CAP_TTL_S", &cfg->cap_ttl_s, "300",
 		  "capability lifetime in seconds (at most 300)"),
+		SL_OPT_NUMBER("key-grace-s", "SLUICE_KEY_GRACE_S", &cfg->key_grace_s, "330",
+		  "after `sluice key rotate`, how long capabilities of the previous key generation "
+		  "still work (at least a capability's lifetime, or reads in flight fail)"),
 		SL_OPT_NUMBER("shard-size", "SLUICE_SHARD_SIZE", &cfg->shard_size, "4194304",
 		  "default shard size of new namespaces, bytes"),
 		SL_OPT_NUMBER("replicas", "SLUICE_REPLICAS", &cfg->replicas, "3",
@@ -160,6 +164,7 @@ int main(int argc, char **argv)
 	}
 	rc = sl_audit_open(m);
 	rc = rc ? rc : sl_registry_load(m);
+	rc = rc ? rc : sl_revoke_open(m);
 	if (rc) {
 		SL_ERR_RC(rc, "loading catalog state");
 		goto out;
@@ -209,6 +214,7 @@ out:
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	sl_registry_free(m);
+	sl_revoke_close(m);
 	sl_audit_close(m);
 	sl_meta_pki_free(m);
 	sl_catalog_close(m->cat);

@@ -46,8 +46,53 @@ struct sl_meta_config {
 	uint32_t replicas;
 	uint32_t pending_expiry_s;
 	uint32_t tenant_principals_max;
+	uint32_t key_grace_s;     /* a rotated-out key generation works this long */
 	uint32_t server_key_id;   /* --server-key: write that server's key file and exit */
 	char server_key_out[256];
+};
+
+/*
+ * Revocations and key generations on their way to the data servers
+ * (revoke.c): a log the data servers' WATCH long polls read, and what each
+ * server has acknowledged. Under lock; changed wakes the polls and the
+ * changes waiting for acknowledgements.
+ */
+#define SL_REVOKE_LOG_MAX 65536u
+/* Longer than any capability minted before a revocation can live
+ * (SL_CAP_MAX_TTL_MS + SL_CAP_SKEW_MS, and the time to commit). */
+#define SL_REVOKE_KEEP_MS (400u * 1000u)
+/* How long a change waits for every live data server to acknowledge. */
+#define SL_REVOKE_ACK_MS 750u
+/* How long a WATCH waits for news before it answers anyway. */
+#define SL_WATCH_POLL_MS 1000u
+#define SL_WATCH_RECORDS_MAX 256u
+
+struct sl_revoke_entry {
+	uint64_t seq, tenant, object, epoch, time_ms;
+};
+
+struct sl_watcher {
+	uint32_t id;
+	uint64_t incarnation; /* sluice-meta's incarnation the server last saw */
+	uint64_t applied;     /* the last revocation it applied */
+	uint32_t key_gen;     /* the key generation it accepts */
+	uint64_t fence_seq;   /* fenced until applied reaches it */
+	uint32_t fence_gen;   /* fenced until key_gen reaches it */
+};
+
+struct sl_revoke {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;  /* CLOCK_MONOTONIC */
+	uint64_t incarnation;    /* random, per start: a server seeing a new one starts over */
+	uint64_t seq;            /* the newest revocation */
+	uint64_t lost_seq;       /* revocations up to it left the log for room */
+	struct sl_revoke_entry *log; /* ring of SL_REVOKE_LOG_MAX */
+	size_t head, n;
+	uint32_t key_gen;        /* the generation data servers are told to accept */
+	uint64_t key_prev_until_ms;
+	uint32_t mint_gen;       /* the generation capabilities are minted with; atomic */
+	struct sl_watcher w[SL_META_MAX_SERVERS];
+	size_t n_w;
 };
 
 struct sl_server_entry {
@@ -135,6 +180,8 @@ struct sl_meta {
 	int audit_leading;                    /* a group is being committed */
 	uint64_t audit_groups;                /* groups committed (tests, metrics) */
 	struct sl_authlog authlog;
+
+	struct sl_revoke revoke;
 
 	pthread_t sweeper;
 	int sweeper_started;
@@ -282,6 +329,13 @@ size_t sl_registry_live(struct sl_meta *m, uint32_t *ids, size_t max);
 int sl_registry_describe(struct sl_meta *m, const uint32_t *ids, size_t n,
 			 Sluice__DataServer ***out, size_t *n_out);
 void sl_registry_free_list(Sluice__DataServer **list, size_t n);
+/*
+ * Packs a reply to data server c, with its mac over the reply packed with
+ * mac empty and the request's challenge (sl_server_reply_mac), so the server
+ * can trust it before acting on it.
+ */
+int sl_reply_signed(const struct sl_caller *c, const ProtobufCBinaryData *challenge,
+		    ProtobufCMessage *resp, ProtobufCBinaryData *mac_field, struct sl_reply *r);
 
 /* handlers: one per row of SL_META_RPCS, named sl_h_<lc>. */
 #define SL_META_HANDLER_DECL(name, lc, num, req_t, resp_t, req_lc, resp_lc)                        \

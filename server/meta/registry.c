@@ -140,8 +140,8 @@ int sl_registry_describe(struct sl_meta *m, const uint32_t *ids, size_t n,
  * mac empty and the request's challenge, so the server can trust it before
  * acting on it (heartbeat replies order deletions).
  */
-static int reply_signed(const struct sl_caller *c, const ProtobufCBinaryData *challenge,
-			ProtobufCMessage *resp, ProtobufCBinaryData *mac_field, struct sl_reply *r)
+int sl_reply_signed(const struct sl_caller *c, const ProtobufCBinaryData *challenge,
+		    ProtobufCMessage *resp, ProtobufCBinaryData *mac_field, struct sl_reply *r)
 {
 	uint8_t mac[SL_MAC_LEN], *buf;
 	size_t len = protobuf_c_message_get_packed_size(resp);
@@ -223,7 +223,7 @@ int sl_h_register(struct sl_meta *m, const struct sl_caller *c, const Sluice__Re
 	pthread_mutex_unlock(&m->servers_lock);
 	SL_INFO("data server %u registered (%s)", s->id, s->label);
 	resp.heartbeat_ms = m->cfg.heartbeat_ms;
-	return reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
+	return sl_reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
 }
 
 int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__HeartbeatReq *req,
@@ -252,7 +252,7 @@ int sl_h_heartbeat(struct sl_meta *m, const struct sl_caller *c, const Sluice__H
 		return sl_fail(r, -ENOENT, "unknown data server: register first");
 	rc = sl_drops_exchange(m, req->id, req->dropped, req->n_dropped, &resp, &store);
 	rc = rc ? sl_fail(r, rc, "catalog failure")
-		: reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
+		: sl_reply_signed(c, &req->challenge, &resp.base, &resp.mac, r);
 	free(resp.drop);
 	free(store);
 	return rc;
