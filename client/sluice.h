@@ -369,6 +369,21 @@ struct sluice_audit_verdict {
  */
 int sluice_audit_verify(sluice_session *s, const char *tenant, struct sluice_audit_verdict *v);
 
+/* What `sluice key rotate` did. */
+struct sluice_key_rotation {
+	uint32_t key_gen;       /* capabilities are minted with this generation now */
+	uint64_t prev_until_ms; /* the previous one is accepted until then (UTC ms) */
+	size_t n_fenced;        /* data servers that did not acknowledge in time */
+	uint32_t fenced[256];   /* (sluice-meta grants no reads from them until they catch up) */
+};
+/*
+ * Starts a new capability key generation (cluster admins only): every data
+ * server accepts it before anything is minted with it; the previous one
+ * keeps working until prev_until_ms (sluice-meta's key-grace-s), then
+ * capabilities minted with it are refused. Audited as key.rotate.
+ */
+int sluice_key_rotate(sluice_session *s, struct sluice_key_rotation *out);
+
 /* Who the session is: tenant and principal names (free both). */
 int sluice_whoami(sluice_session *s, char **tenant, char **principal);
 

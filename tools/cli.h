@@ -103,6 +103,7 @@ int cmd_principal(struct cli *c);
 int cmd_ns(struct cli *c);
 int cmd_servers(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_key(struct cli *c);
 int cmd_audit(struct cli *c);
 int cmd_put(struct cli *c);
 int cmd_get(struct cli *c);

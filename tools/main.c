@@ -84,6 +84,14 @@ static const struct command commands[] = {
 	  "Every change is audited as old -> new." },
 	{ "servers", cmd_servers, "sluice servers [--json]\n\nData servers and whether they are up." },
 	{ "whoami", cmd_whoami, "sluice whoami [--json]\n\nThe tenant and principal of the credentials." },
+	{ "key", cmd_key,
+	  "sluice key rotate [--json]\n\n"
+	  "Start a new capability key generation (cluster admin). Every data server\n"
+	  "accepts it before sluice-meta mints with it; capabilities of the previous\n"
+	  "generation keep working for sluice-meta's key-grace-s (330 s by default),\n"
+	  "then are refused. A data server that does not acknowledge within 750 ms is\n"
+	  "fenced: no reads are granted from it until it catches up. Audited as\n"
+	  "key.rotate in the system tenant's log." },
 	{ "audit", cmd_audit,
 	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n"
 	  "             [--principal P] [--object NS/NAME] [--decision allow|deny|done|partial]\n"
@@ -120,6 +128,7 @@ static void usage(FILE *f)
 		"  retain NS/NAME          keep an object until --until DATE, --mode M\n"
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
+		"  key rotate              start a new capability key generation (cluster admin)\n"
 		"  audit [verify]          read, filter and check the audit log (admin)\n\n"
 		"Options:\n"
 		"  -c, --credentials FILE  credentials file ($SLUICE_CREDENTIALS)\n"

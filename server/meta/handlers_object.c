@@ -182,6 +182,18 @@ static void drop_fenced(struct sl_meta *m, Sluice__ObjectPlan *plan)
 	}
 }
 
+/*
+ * SL_CAP_OP_AUDITED for an object classified confidential or above (or not
+ * known to be below: fail closed): data servers serve it only while they
+ * can get their refusals into the audit log.
+ */
+static unsigned audited(const Sluice__Object *o)
+{
+	int rank = sl_classification_rank(sl_tags_get(o->tags, o->n_tags, "classification"));
+
+	return rank < 0 || rank >= sl_classification_rank("confidential") ? SL_CAP_OP_AUDITED : 0;
+}
+
 /* Fills plan's servers with every server its shards name. */
 static int plan_servers(struct sl_meta *m, Sluice__ObjectPlan *plan)
 {
@@ -635,7 +647,8 @@ int sl_h_grant(struct sl_meta *m, const struct sl_caller *c, const Sluice__Grant
 	}
 	drop_fenced(m, &plan);
 	rc = plan_servers(m, &plan);
-	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ, req->purpose, cap_id,
+	rc = rc ? rc : mint(m, c->p, plan.object, SL_CAP_OP_READ | audited(plan.object),
+			    req->purpose, cap_id,
 			    sl_cap_session(req->fabric_addr.data, req->fabric_addr.len), &plan,
 			    &plan.expires_ms);
 	if (rc) {
