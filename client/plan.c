@@ -267,9 +267,28 @@ int sl_audit_check(const Sluice__AuditListResp *r, uint32_t asked, char *why, si
 		    !text_ok(a->decision, SL_PLAN_TEXT_MAX) ||
 		    !text_ok(a->reason, SL_PLAN_TEXT_MAX) ||
 		    (a->prev_hash.len != 0 && a->prev_hash.len != 32) ||
-		    tags_check(a->tags, a->n_tags, why, why_len))
+		    tags_check(a->tags, a->n_tags, why, why_len) ||
+		    !text_ok(a->node, SL_PLAN_TEXT_MAX) || !text_ok(a->enforcer, SL_PLAN_TEXT_MAX) ||
+		    !text_ok(a->action, SL_PLAN_TEXT_MAX) || !text_ok(a->policy, SL_PLAN_TEXT_MAX) ||
+		    a->n_roles > SL_PLAN_TAGS_MAX)
 			return bad(why, why_len, "audit record %zu malformed", i);
+		for (size_t j = 0; j < a->n_roles; j++)
+			if (!text_ok(a->roles[j], SL_PLAN_TEXT_MAX))
+				return bad(why, why_len, "audit record %zu malformed", i);
 	}
+	return 0;
+}
+
+int sl_audit_verify_check(const Sluice__AuditVerifyResp *r, uint64_t after_seq, char *why,
+			  size_t why_len)
+{
+	if (!text_ok(r->problem, SL_PLAN_TEXT_MAX) || !text_ok(r->detail, SL_PLAN_TEXT_MAX))
+		return bad(why, why_len, "audit verdict text too long");
+	if (r->last_seq < after_seq)
+		return bad(why, why_len, "the walk went back from record %llu to %llu",
+			   (unsigned long long)after_seq, (unsigned long long)r->last_seq);
+	if (r->intact && (!r->done || r->bad_seq))
+		return bad(why, why_len, "an intact verdict before the walk ended");
 	return 0;
 }
 

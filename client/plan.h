@@ -63,6 +63,9 @@ int sl_servers_check(const Sluice__ServerListResp *r, char *why, size_t why_len)
 int sl_principal_check(const Sluice__Principal *p, char *why, size_t why_len);
 /* An AUDIT_LIST page: at most `asked` records (0: 100), each bounded. */
 int sl_audit_check(const Sluice__AuditListResp *r, uint32_t asked, char *why, size_t why_len);
+/* One AUDIT_VERIFY step asked after after_seq: bounded text, no step backwards. */
+int sl_audit_verify_check(const Sluice__AuditVerifyResp *r, uint64_t after_seq, char *why,
+			  size_t why_len);
 
 /*
  * Replaces what a terminal would act on in a message from a server (C0 and

@@ -283,6 +283,19 @@ struct sluice_audit_record {
 	char *object;    /* ns/name, or the tenant/principal/namespace created */
 	char *decision;  /* allow, deny, done */
 	char *reason;
+	/* Who decided, on what, under which rules: empty or 0 when the server
+	 * that wrote the record did not know. */
+	char *node;      /* the server that wrote it: "meta" or "data/<id>" */
+	char *enforcer;  /* where the decision is enforced: "meta" | "data" */
+	char **roles;    /* the principal's roles at the time */
+	size_t n_roles;
+	char *action;    /* read, stat, list, put, tag, delete, create, ... */
+	char *policy;    /* the deciding policy */
+	uint64_t object_version; /* the object's version (its commit time, ms) */
+	uint64_t offset, length; /* the byte range asked for (length 0: to the end) */
+	uint64_t bytes, count;   /* a summary of allowed reads: bytes moved, reads */
+	uint64_t policy_version;
+	uint64_t tag_epoch, policy_epoch;
 };
 /*
  * Reads the caller's tenant's audit log after sequence number after_seq, at
@@ -303,6 +316,7 @@ struct sluice_audit_page {
 	int head_ok;       /* the log's last record is the one its signed head names */
 	uint64_t head_seq; /* the sequence number the signed head names (0: none) */
 	int truncated;     /* more records follow the last one here */
+	uint64_t last_seq; /* the last record the server walked: the next page follows it */
 };
 /*
  * Like sluice_audit_list, and says whether the log's tail is intact: a log
@@ -314,6 +328,46 @@ struct sluice_audit_page {
 int sluice_audit_page_read(sluice_session *s, const char *tenant, uint64_t after_seq,
 			   uint32_t limit, struct sluice_audit_page *page);
 void sluice_audit_page_free(struct sluice_audit_page *page);
+
+/* What the records of a page must match; NULL and 0 match anything. */
+struct sluice_audit_filter {
+	const char *tenant;    /* whose log (cluster admins only); NULL: the caller's tenant's */
+	const char *principal; /* a principal's name in that tenant */
+	const char *object;    /* "ns/name" */
+	const char *decision;  /* allow, deny, done, partial */
+	uint64_t since_ms;     /* records written at or after (ms since the epoch) */
+	uint64_t until_ms;     /* records written before */
+};
+/*
+ * Like sluice_audit_page_read, with the records filtered by sluice-meta. It
+ * still checks the hash chain over every record it walks, and walks a
+ * bounded number of records per call, so a page may hold fewer than limit
+ * records, or none, with truncated set: call again with after_seq =
+ * page->last_seq until truncated is 0. An unknown principal is -ENOENT, a
+ * bad filter -EINVAL. Free with sluice_audit_page_free.
+ */
+int sluice_audit_page_query(sluice_session *s, const struct sluice_audit_filter *f,
+			    uint64_t after_seq, uint32_t limit, struct sluice_audit_page *page);
+
+/* The verdict on a whole audit log. */
+struct sluice_audit_verdict {
+	int intact;        /* every record links to the one before and the signed head to the last */
+	uint64_t checked;  /* records checked */
+	uint64_t last_seq; /* the last record checked */
+	uint64_t head_seq; /* the record the signed head names (0: none, or not reached) */
+	uint64_t bad_seq;  /* the first broken record (0 when intact) */
+	char problem[16];  /* missing, reordered, changed, unreadable, cut, head */
+	char detail[256];  /* "record 17: its predecessor was changed (...)", printable */
+};
+/*
+ * Walks a tenant's whole audit log from record 1 (tenant: cluster admins
+ * only; NULL: the caller's tenant's) in bounded steps, one request each,
+ * and stops at the first broken record: a deleted record (a gap), records
+ * out of order, a record edited (the next one's prev_hash no longer matches
+ * it), a cut tail or a bad signed head. Needs the admin role. 0 when the
+ * walk finished, intact or not (see v->intact); -errno when it could not.
+ */
+int sluice_audit_verify(sluice_session *s, const char *tenant, struct sluice_audit_verdict *v);
 
 /* What `sluice key rotate` did. */
 struct sluice_key_rotation {

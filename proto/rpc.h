@@ -52,6 +52,8 @@
 	  tag_def_list_resp)                                                                       \
 	X(HOLD_SET, hold_set, 26, Sluice__HoldSetReq, Sluice__Object, hold_set_req, object)        \
 	X(RETAIN_SET, retain_set, 27, Sluice__RetainSetReq, Sluice__Object, retain_set_req, object) \
+	X(AUDIT_VERIFY, audit_verify, 28, Sluice__AuditVerifyReq, Sluice__AuditVerifyResp,        \
+	  audit_verify_req, audit_verify_resp)                                                     \
 	X(WATCH, watch, 29, Sluice__WatchReq, Sluice__WatchResp, watch_req, watch_resp)            \
 	X(KEY_ROTATE, key_rotate, 30, Sluice__Empty, Sluice__KeyRotateResp, empty, key_rotate_resp)
 

@@ -80,6 +80,13 @@ void json_str(FILE *f, const char *s);
 void json_tags(FILE *f, const struct sluice_tag *tags, size_t n);
 void human_size(uint64_t n, char *out, size_t len);
 void human_time(uint64_t ms, char *out, size_t len);
+/*
+ * date.c: a date given on the command line, as ms since the epoch: an
+ * instant in UTC, YYYY-MM-DD (midnight) or YYYY-MM-DDTHH:MM:SSZ, or an age
+ * before now_ms, digits and s, m, h or d ("30m", "1h", "2d"). 0, -EINVAL
+ * when it is none of these (or no such day), -ERANGE when too far back.
+ */
+int cli_parse_date(const char *s, uint64_t now_ms, uint64_t *ms);
 
 struct progress {
 	int on;

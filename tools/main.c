@@ -101,12 +101,19 @@ static const struct command commands[] = {
 	  "fenced: no reads are granted from it until it catches up. Audited as\n"
 	  "key.rotate in the system tenant's log." },
 	{ "audit", cmd_audit,
-	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n\n"
+	  "sluice audit [--tenant T] [--after SEQ] [--limit N] [--json]\n"
+	  "             [--principal P] [--object NS/NAME] [--decision allow|deny|done|partial]\n"
+	  "             [--since DATE] [--until DATE]\n"
+	  "sluice audit verify [--tenant T] [--json]\n\n"
 	  "The audit log: every read decision (allowed and denied, with the rule that\n"
 	  "decided), every put, tag change, delete, creation, abandoned ingest and\n"
 	  "refused authentication. Each tenant has its own log; cluster admins may name\n"
 	  "one with --tenant. Also checks the hash chain of the records read and the\n"
-	  "signed head of the log; exits 1 when either is broken. Needs the admin role." },
+	  "signed head of the log; exits 1 when either is broken. Needs the admin role.\n"
+	  "Filters are applied by sluice-meta; DATE is YYYY-MM-DD or\n"
+	  "YYYY-MM-DDTHH:MM:SSZ (UTC), or an age: 30m, 1h, 2d (--since 1h: the last hour).\n"
+	  "verify walks the whole log from record 1 and names the first broken record:\n"
+	  "deleted, edited, reordered, or a cut tail; exits 0 intact, 1 broken." },
 	{ "policy", cmd_policy,
 	  "sluice policy set NAME FILE|-\n"
 	  "sluice policy get NAME [--json]\n"
@@ -168,7 +175,7 @@ static void usage(FILE *f)
 		"  servers                 list data servers\n"
 		"  whoami                  show who the credentials are\n"
 		"  key rotate              start a new capability key generation (cluster admin)\n"
-		"  audit                   read and check the audit log (admin)\n"
+		"  audit [verify]          read, filter and check the audit log (admin)\n"
 		"  policy set|get|list|rm|explain|test  access policies (admin)\n"
 		"  tagdef set|rm|list      the tag dictionary\n\n"
 		"Options:\n"

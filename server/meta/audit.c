@@ -19,13 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalog_keys.h"
 #include "governance.h"
 #include "meta.h"
 #include "sl_log.h"
 #include "sl_time.h"
+#include "validate.h"
 
-static void sha256(const uint8_t *buf, size_t len, uint8_t out[32])
+void sl_audit_hash(const uint8_t *buf, size_t len, uint8_t out[32])
 {
 	unsigned int n = 32;
 
@@ -95,13 +97,19 @@ static int head_get(struct sl_meta *m, uint64_t tenant, uint64_t *seq, uint8_t h
 	return rc;
 }
 
-/* The last record of chain tenant: its seq and hash; -ENOENT when none. */
-/* The catalog key of tenant's record seq; with seq 0, the chain's prefix (8 bytes). */
-static void record_key(struct sl_key *k, uint64_t tenant, uint64_t seq)
+void sl_audit_record_key(struct sl_key *k, uint64_t tenant, uint64_t seq)
 {
 	sl_key_u64(sl_key_reset(k), tenant);
 	if (seq)
 		sl_key_u64(k, seq);
+}
+
+uint64_t sl_audit_key_seq(const uint8_t *key)
+{
+	uint64_t seq;
+
+	memcpy(&seq, key + 8, 8);
+	return be64toh(seq);
 }
 
 /* The last record of chain tenant: its seq and hash; -ENOENT when none. */
@@ -112,14 +120,13 @@ static int chain_last(struct sl_meta *m, uint64_t tenant, uint64_t *seq, uint8_t
 	struct sl_key k;
 	int rc;
 
-	record_key(&k, tenant, 0);
+	sl_audit_record_key(&k, tenant, 0);
 	rc = sl_catalog_last_prefix(m->cat, SL_CF_AUDIT, k.b, k.len, &key, &klen, &val, &vlen);
 	if (rc)
 		return rc;
-	if (klen == 16) {
-		memcpy(seq, key + 8, 8);
-		*seq = be64toh(*seq);
-		sha256(val, vlen, hash);
+	if (klen == SL_AUDIT_KEY_LEN) {
+		*seq = sl_audit_key_seq(key);
+		sl_audit_hash(val, vlen, hash);
 	} else {
 		rc = -ENOENT; /* a key of another layout, not a record of this chain */
 	}
@@ -270,6 +277,48 @@ static int head_check(struct sl_meta *m, uint64_t tenant, uint64_t *head_seq)
 	return rc == 0 && hrc == 0 && *head_seq == last_seq && memcmp(head_hash, last_hash, 32) == 0;
 }
 
+void sl_audit_set_decider(Sluice__AuditRecord *rec, const char *enforcer,
+			  const Sluice__Principal *p, const char *action)
+{
+	rec->enforcer = (char *)enforcer;
+	rec->action = (char *)action;
+	if (p) {
+		rec->roles = p->roles;
+		rec->n_roles = p->n_roles;
+	}
+}
+
+void sl_audit_set_object(Sluice__AuditRecord *rec, const Sluice__Object *o)
+{
+	rec->object_id = o->id;
+	/* An object is never changed in place: a new put of its name is a new
+	 * object, so its commit time names the version decided on. */
+	rec->object_version = o->created_ms;
+	rec->tag_epoch = o->tag_epoch;
+	rec->tags = o->tags;
+	rec->n_tags = o->n_tags;
+}
+
+void sl_audit_set_range(Sluice__AuditRecord *rec, uint64_t offset, uint64_t length)
+{
+	rec->offset = offset;
+	rec->length = length;
+}
+
+void sl_audit_set_summary(Sluice__AuditRecord *rec, uint64_t count, uint64_t bytes)
+{
+	rec->count = count;
+	rec->bytes = bytes;
+}
+
+void sl_audit_set_policy(Sluice__AuditRecord *rec, const char *policy, uint64_t version,
+			 uint64_t policy_epoch)
+{
+	rec->policy = (char *)policy;
+	rec->policy_version = version;
+	rec->policy_epoch = policy_epoch;
+}
+
 /*
  * A record's size is bounded when it is written (and again when it is read,
  * for records older than the bound): every string field is cut to
@@ -278,18 +327,23 @@ static int head_check(struct sl_meta *m, uint64_t tenant, uint64_t *head_seq)
  */
 #define SL_AUDIT_FIELD_MAX 512
 #define SL_AUDIT_TAGS_MAX 64
+#define SL_AUDIT_ROLES_MAX 16
 #define SL_AUDIT_CUT_MARK "...[cut]"
+#define SL_AUDIT_N_FIELDS 9
 
 /* Copies of the cut strings of one record, freed once it is packed. */
 struct audit_cuts {
-	char *s[5 + 2 * SL_AUDIT_TAGS_MAX];
+	char *s[SL_AUDIT_N_FIELDS + 2 * SL_AUDIT_TAGS_MAX + SL_AUDIT_ROLES_MAX];
 	size_t n;
-	char **fields[5];   /* the record's fields, restored afterwards */
-	char *orig[5];
+	char **fields[SL_AUDIT_N_FIELDS];   /* the record's fields, restored afterwards */
+	char *orig[SL_AUDIT_N_FIELDS];
 	size_t n_tags_orig;
 	Sluice__Tag **tags_orig;
 	Sluice__Tag tags[SL_AUDIT_TAGS_MAX];
 	Sluice__Tag *tag_ptrs[SL_AUDIT_TAGS_MAX];
+	size_t n_roles_orig;
+	char **roles_orig;
+	char *roles[SL_AUDIT_ROLES_MAX];
 };
 
 /* s, or a copy cut at a UTF-8 boundary below max bytes with the marker. */
@@ -314,10 +368,12 @@ static char *cut(struct audit_cuts *c, char *s, size_t max)
 
 static void audit_bound(Sluice__AuditRecord *rec, struct audit_cuts *c)
 {
-	char **f[5] = { &rec->event, &rec->purpose, &rec->object, &rec->decision, &rec->reason };
+	char **f[SL_AUDIT_N_FIELDS] = { &rec->event,  &rec->purpose,  &rec->object,
+					&rec->decision, &rec->reason, &rec->node,
+					&rec->enforcer, &rec->action, &rec->policy };
 
 	memset(c, 0, sizeof(*c));
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < SL_AUDIT_N_FIELDS; i++) {
 		c->fields[i] = f[i];
 		c->orig[i] = *f[i];
 		*f[i] = cut(c, *f[i], SL_AUDIT_FIELD_MAX);
@@ -333,14 +389,23 @@ static void audit_bound(Sluice__AuditRecord *rec, struct audit_cuts *c)
 		c->tag_ptrs[i] = &c->tags[i];
 	}
 	rec->tags = rec->n_tags ? c->tag_ptrs : rec->tags;
+	c->n_roles_orig = rec->n_roles;
+	c->roles_orig = rec->roles;
+	if (rec->n_roles > SL_AUDIT_ROLES_MAX)
+		rec->n_roles = SL_AUDIT_ROLES_MAX;
+	for (size_t i = 0; i < rec->n_roles; i++)
+		c->roles[i] = cut(c, c->roles_orig[i], SL_AUDIT_FIELD_MAX / 8);
+	rec->roles = rec->n_roles ? c->roles : rec->roles;
 }
 
 static void audit_unbound(Sluice__AuditRecord *rec, struct audit_cuts *c)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < SL_AUDIT_N_FIELDS; i++)
 		*c->fields[i] = c->orig[i];
 	rec->n_tags = c->n_tags_orig;
 	rec->tags = c->tags_orig;
+	rec->n_roles = c->n_roles_orig;
+	rec->roles = c->roles_orig;
 	for (size_t i = 0; i < c->n; i++)
 		free(c->s[i]);
 }
@@ -391,9 +456,9 @@ static int audit_place(struct sl_meta *m, struct sl_audit_pending *p)
 	if (!p->buf)
 		return -ENOMEM;
 	sluice__audit_record__pack(rec, p->buf);
-	record_key(&k, rec->tenant_id, rec->seq);
+	sl_audit_record_key(&k, rec->tenant_id, rec->seq);
 	sl_batch_put(p->b, m->cat, SL_CF_AUDIT, k.b, k.len, p->buf, len);
-	sha256(p->buf, len, hash);
+	sl_audit_hash(p->buf, len, hash);
 	/* The next record of this chain, in this group or later, links to this one. */
 	p->chain->seq = rec->seq;
 	memcpy(p->chain->hash, hash, 32);
@@ -468,6 +533,8 @@ int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch
 	/* Nothing is written outside a tenant's log. */
 	if (!rec->tenant_id)
 		rec->tenant_id = m->system_tenant;
+	if (!rec->node || !rec->node[0])
+		rec->node = (char *)"meta";
 	audit_bound(rec, cuts);
 	pthread_mutex_lock(&m->audit_lock);
 	if (m->audit_queue_tail)
@@ -493,23 +560,72 @@ int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch
 	return p.rc;
 }
 
+int sl_audit_ends(struct sl_meta *m, uint64_t tenant, int *head_rc, uint64_t *head_seq,
+		  uint8_t head_hash[32], uint64_t *last_seq)
+{
+	uint8_t last_hash[32];
+	int rc;
+
+	pthread_mutex_lock(&m->audit_lock);
+	/* Between groups, so that no commit lands between the two reads. */
+	while (m->audit_leading)
+		pthread_cond_wait(&m->audit_cond, &m->audit_lock);
+	rc = chain_last(m, tenant, last_seq, last_hash);
+	*head_rc = head_get(m, tenant, head_seq, head_hash);
+	pthread_mutex_unlock(&m->audit_lock);
+	if (rc == -ENOENT) {
+		*last_seq = 0;
+		rc = 0;
+	}
+	if (*head_rc && *head_rc != -ENOENT && *head_rc != -EBADMSG)
+		rc = -EIO;
+	return rc;
+}
+
 /*
  * A reply stops adding records before its packed size would pass this, well
  * below SL_FRAME_MAX; the client continues after the last one it got.
  */
 #define SL_AUDIT_REPLY_BUDGET (1u << 20)
+/*
+ * One request walks at most this many records, or this many bytes of them,
+ * whatever its filters match: a filter that matches nothing in a huge log
+ * costs a bounded step, and the client continues after last_seq.
+ */
+#define SL_AUDIT_SCAN_RECORDS 10000u
+#define SL_AUDIT_SCAN_BYTES (16u << 20)
+
+/* What a listed record must match; empty strings and zeros match anything. */
+struct audit_filter {
+	int by_principal;
+	uint64_t principal_id;
+	const char *object;
+	const char *decision;
+	uint64_t since_ms, until_ms;
+};
 
 struct audit_scan {
 	const struct sl_meta *m;
+	struct audit_filter f;
 	size_t limit;
 	size_t bytes;         /* packed size of the records collected */
+	size_t scanned, scanned_bytes;
 	struct sl_collect out;
 	uint8_t prev[32];
 	int have_prev;
 	int chain_ok;
 	uint64_t next_seq;
-	uint64_t last_seq;
+	uint64_t last_seq;    /* position of the last record walked */
 };
+
+static int audit_match(const struct audit_filter *f, const Sluice__AuditRecord *rec)
+{
+	return (!f->by_principal || rec->principal_id == f->principal_id) &&
+	       (!f->object[0] || strcmp(rec->object, f->object) == 0) &&
+	       (!f->decision[0] || strcmp(rec->decision, f->decision) == 0) &&
+	       (!f->since_ms || rec->time_ms >= f->since_ms) &&
+	       (!f->until_ms || rec->time_ms < f->until_ms);
+}
 
 /* Adds rec, bounded like a record being written, to the reply's records. */
 static int audit_keep(struct audit_scan *a, Sluice__AuditRecord *rec, size_t *size)
@@ -547,38 +663,106 @@ static int audit_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *
 	size_t size = 0;
 	int rc = 0;
 
-	(void)key;
-	if (a->out.n == a->limit) {
+	if (klen != SL_AUDIT_KEY_LEN)
+		return 0; /* not a record of this chain's layout */
+	if (a->out.n == a->limit || a->scanned == SL_AUDIT_SCAN_RECORDS ||
+	    a->scanned_bytes >= SL_AUDIT_SCAN_BYTES) {
 		a->out.truncated = 1;
 		return 1;
 	}
-	if (klen != 16)
-		return 0; /* not a record of this chain's layout */
 	rec = sluice__audit_record__unpack(NULL, vlen, val);
-	if (!rec)
-		return -EIO;
-	rc = audit_keep(a, rec, &size);
-	if (rc == 1) {
-		/* Full by size: this record opens the next page. */
-		a->out.truncated = 1;
-		goto out;
+	if (rec && audit_match(&a->f, rec)) {
+		rc = audit_keep(a, rec, &size);
+		if (rc == 1) {
+			/* Full by size: this record opens the next page. */
+			a->out.truncated = 1;
+			goto out;
+		}
+		if (rc)
+			goto out;
+		a->bytes += size;
 	}
-	if (rc)
-		goto out;
-	a->bytes += size;
-	/* Every record names the hash of the one before it (the first, zeros),
-	 * and sequence numbers have no gaps. */
-	if (a->have_prev && (rec->prev_hash.len != 32 || memcmp(rec->prev_hash.data, a->prev, 32)))
+	/* Every record walked, shown or not, names the hash of the one before
+	 * it (the first, zeros), and sequence numbers have no gaps; one that
+	 * no longer decodes was edited. */
+	if (!rec || (a->have_prev && (rec->prev_hash.len != 32 ||
+				      memcmp(rec->prev_hash.data, a->prev, 32))))
 		a->chain_ok = 0;
-	if (rec->seq != a->next_seq)
+	if (!rec || rec->seq != a->next_seq)
 		a->chain_ok = 0;
-	a->next_seq = rec->seq + 1;
-	sha256(val, vlen, a->prev);
+	a->last_seq = sl_audit_key_seq(key);
+	a->next_seq = a->last_seq + 1;
+	sl_audit_hash(val, vlen, a->prev);
 	a->have_prev = 1;
-	a->last_seq = rec->seq;
+	a->scanned++;
+	a->scanned_bytes += vlen;
 out:
-	sluice__audit_record__free_unpacked(rec, NULL);
+	if (rec)
+		sluice__audit_record__free_unpacked(rec, NULL);
 	return rc;
+}
+
+/* The id of principal `name` of tenant, for a filter; the error is set in r. */
+static int filter_principal(struct sl_meta *m, uint64_t tenant, const char *name, uint64_t *id,
+			    struct sl_reply *r)
+{
+	Sluice__Principal *p = NULL;
+	uint8_t *key_id = NULL;
+	size_t len;
+	struct sl_key k;
+	int rc;
+
+	if (!sl_name_valid(name))
+		return sl_fail(r, -EINVAL, "bad principal name: use 1-63 of a-z, 0-9, '.', '_', '-'");
+	sl_key_str(sl_key_u64(sl_key_tag(sl_key_reset(&k), 'n'), tenant), name);
+	rc = sl_catalog_get_raw(m->cat, SL_CF_PRINCIPALS, k.b, k.len, &key_id, &len);
+	if (rc == 0 && len < SL_KEY_MAX - 1) {
+		sl_key_reset(&k);
+		k.b[k.len++] = 'k';
+		memcpy(k.b + k.len, key_id, len);
+		k.len += len;
+		rc = sl_catalog_get(m->cat, SL_CF_PRINCIPALS, k.b, k.len,
+				    &sluice__principal__descriptor, (ProtobufCMessage **)&p);
+	} else if (rc == 0) {
+		rc = -EIO;
+	}
+	free(key_id);
+	if (rc == -ENOENT)
+		return sl_fail(r, rc, "no such principal: %s", name);
+	if (rc)
+		return sl_fail(r, rc, "catalog read failed");
+	*id = p->id;
+	sluice__principal__free_unpacked(p, NULL);
+	return 0;
+}
+
+/* Checks req's filters into f; the error is set in r. */
+static int filter_make(struct sl_meta *m, uint64_t tenant, const Sluice__AuditListReq *req,
+		       struct audit_filter *f, struct sl_reply *r)
+{
+	static const char *const decisions[] = { "allow", "deny", "done", "partial" };
+	int rc, known = 0;
+
+	f->object = req->object;
+	f->decision = req->decision;
+	f->since_ms = req->since_ms;
+	f->until_ms = req->until_ms;
+	if (req->principal[0]) {
+		rc = filter_principal(m, tenant, req->principal, &f->principal_id, r);
+		if (rc)
+			return rc;
+		f->by_principal = 1;
+	}
+	if (req->object[0] && !sl_text_valid(req->object, 1, SL_NAME_MAX + 1 + SL_OBJECT_NAME_MAX))
+		return sl_fail(r, -EINVAL, "bad object filter: ns/name, at most %d bytes of UTF-8",
+			       SL_NAME_MAX + 1 + SL_OBJECT_NAME_MAX);
+	for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
+		known |= strcmp(req->decision, decisions[i]) == 0;
+	if (req->decision[0] && !known)
+		return sl_fail(r, -EINVAL, "bad decision filter: allow, deny, done or partial");
+	if (f->since_ms && f->until_ms && f->until_ms <= f->since_ms)
+		return sl_fail(r, -EINVAL, "the time filter ends before it begins");
+	return 0;
 }
 
 int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__AuditListReq *req,
@@ -596,6 +780,7 @@ int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 		return sl_fail(r, -EPERM, "reading the audit log needs the admin role");
 	/* A tenant's admins read their tenant's log; cluster admins any one. */
 	rc = sl_target_tenant(m, c, req->tenant, &tenant, r);
+	rc = rc ? rc : filter_make(m, tenant, req, &a.f, r);
 	if (rc)
 		return rc;
 	/* A reader sees every refusal counted so far. */
@@ -606,17 +791,18 @@ int sl_h_audit_list(struct sl_meta *m, const struct sl_caller *c, const Sluice__
 	 * the first record of all links to zeros. */
 	a.next_seq = req->after_seq + 1;
 	a.have_prev = req->after_seq == 0;
+	a.last_seq = req->after_seq;
 	if (req->after_seq) {
-		record_key(&from, tenant, req->after_seq);
+		sl_audit_record_key(&from, tenant, req->after_seq);
 		rc = sl_catalog_get_raw(m->cat, SL_CF_AUDIT, from.b, from.len, &val, &vlen);
 		if (rc == 0) {
-			sha256(val, vlen, a.prev);
+			sl_audit_hash(val, vlen, a.prev);
 			a.have_prev = 1;
 		}
 		free(val);
 	}
-	record_key(&prefix, tenant, 0);
-	record_key(&from, tenant, req->after_seq);
+	sl_audit_record_key(&prefix, tenant, 0);
+	sl_audit_record_key(&from, tenant, req->after_seq);
 	rc = sl_catalog_scan(m->cat, SL_CF_AUDIT, prefix.b, prefix.len,
 			     req->after_seq ? from.b : NULL, req->after_seq ? from.len : 0, audit_one,
 			     &a);

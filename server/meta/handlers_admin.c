@@ -32,6 +32,7 @@ static int commit_created(struct sl_meta *m, struct sl_batch *b, const char *eve
 	a.principal_id = c->p->id;
 	a.object = (char *)name;
 	a.decision = (char *)"done";
+	sl_audit_set_decider(&a, "meta", c->p, "create");
 	return sl_audit_commit(m, &a, b);
 }
 
@@ -48,6 +49,7 @@ static void audit_refused(struct sl_meta *m, const char *event, uint64_t tenant,
 	a.object = (char *)name;
 	a.decision = (char *)"deny";
 	a.reason = (char *)reason;
+	sl_audit_set_decider(&a, "meta", c->p, "create");
 	rc = sl_audit_commit(m, &a, NULL);
 	if (rc)
 		SL_ERR_RC(rc, "audit: refused %s of %s not recorded", event, name);

@@ -54,6 +54,21 @@ static void object_key(struct sl_key *k, uint64_t tenant, uint64_t ns_id, const 
 	sl_key_str(sl_key_u64(sl_key_u64(sl_key_tag(sl_key_reset(k), 'c'), tenant), ns_id), name);
 }
 
+/* The action an audited event of this file is (the event's own word otherwise). */
+static const char *event_action(const char *event)
+{
+	static const char *const map[][2] = {
+		{ "read.grant", "read" },  { "object.stat", "stat" }, { "object.list", "list" },
+		{ "object.put", "put" },   { "object.tags", "tag" },  { "object.delete", "delete" },
+	};
+	const char *dot = strchr(event, '.');
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(event, map[i][0]) == 0)
+			return map[i][1];
+	return dot ? dot + 1 : event;
+}
+
 /* Commits b, which writes object o, with the audit record of `event` by the caller. */
 static int commit_object(struct sl_meta *m, struct sl_batch *b, const Sluice__Object *o,
 			 const struct sl_caller *c, const char *event, const char *reason)
@@ -66,11 +81,10 @@ static int commit_object(struct sl_meta *m, struct sl_batch *b, const Sluice__Ob
 	a.tenant_id = o->tenant_id;
 	a.principal_id = c->p->id;
 	a.object = what;
-	a.object_id = o->id;
 	a.decision = (char *)"done";
 	a.reason = (char *)reason;
-	a.tags = o->tags;
-	a.n_tags = o->n_tags;
+	sl_audit_set_decider(&a, "meta", c->p, event_action(event));
+	sl_audit_set_object(&a, o);
 	return sl_audit_commit(m, &a, b);
 }
 
@@ -557,14 +571,12 @@ static int audit_read(struct sl_meta *m, const struct sl_caller *c, const char *
 	a.principal_id = c->p->id;
 	a.purpose = (char *)purpose;
 	a.object = what;
-	a.object_id = o ? o->id : 0;
 	a.decision = (char *)decision;
 	a.reason = (char *)reason;
 	a.cap_id = cap_id;
-	if (o) {
-		a.tags = o->tags;
-		a.n_tags = o->n_tags;
-	}
+	sl_audit_set_decider(&a, "meta", c->p, event_action(event));
+	if (o)
+		sl_audit_set_object(&a, o);
 	rc = sl_audit_commit(m, &a, NULL);
 	if (rc)
 		SL_ERR_RC(rc, "audit: %s %s of %s not recorded", event, decision, what);

@@ -302,6 +302,24 @@ void sl_audit_close(struct sl_meta *m);
  * the caller's record is written or failed.
  */
 int sl_audit_commit(struct sl_meta *m, Sluice__AuditRecord *rec, struct sl_batch *with);
+/*
+ * Setters of what a record says about a decision; each only points rec's
+ * fields at its arguments (no copies: they must outlive the commit).
+ * Who decided: enforcer "meta" or "data", the principal's roles (p may be
+ * NULL), the action (read, stat, list, put, tag, delete, ...). The node
+ * that wrote the record is "meta" unless set before the commit.
+ */
+void sl_audit_set_decider(Sluice__AuditRecord *rec, const char *enforcer,
+			  const Sluice__Principal *p, const char *action);
+/* The object decided on: its id, version, tag epoch and tags snapshot. */
+void sl_audit_set_object(Sluice__AuditRecord *rec, const Sluice__Object *o);
+/* The byte range asked for (length 0: to the end). */
+void sl_audit_set_range(Sluice__AuditRecord *rec, uint64_t offset, uint64_t length);
+/* A summary of allowed reads: how many and how many bytes they moved. */
+void sl_audit_set_summary(Sluice__AuditRecord *rec, uint64_t count, uint64_t bytes);
+/* The deciding policy, its version, and the tenant's policy epoch. */
+void sl_audit_set_policy(Sluice__AuditRecord *rec, const char *policy, uint64_t version,
+			 uint64_t policy_epoch);
 
 /* authlog.c: counts a refusal (tenant 0: the system tenant); may write the counts. */
 void sl_authlog_note(struct sl_meta *m, uint64_t tenant, uint64_t principal, const char *key_id,

@@ -295,9 +295,10 @@ static uint64_t record_tenant(struct sl_meta *m, uint64_t tenant)
  */
 static uint32_t take_records(struct sl_meta *m, uint32_t server, const Sluice__WatchReq *req)
 {
-	char reason[256];
+	char reason[256], node[32];
 	uint32_t taken = 0;
 
+	snprintf(node, sizeof(node), "data/%u", server);
 	for (size_t i = 0; i < req->n_records; i++) {
 		const Sluice__ServedRecord *s = req->records[i];
 		Sluice__AuditRecord a = SLUICE__AUDIT_RECORD__INIT;
@@ -316,6 +317,10 @@ static uint32_t take_records(struct sl_meta *m, uint32_t server, const Sluice__W
 		a.decision = deny ? (char *)"deny" : (char *)"done";
 		a.reason = reason;
 		a.cap_id = s->cap_id;
+		a.node = node;
+		sl_audit_set_decider(&a, "data", NULL,
+				     strcmp(s->op, "SHARD_WRITE") == 0 ? "write" : "read");
+		sl_audit_set_summary(&a, s->count, s->bytes);
 		if (!deny)
 			snprintf(reason, sizeof(reason),
 				 "data server %u served %llu bytes in %llu reads (shard %u)", server,

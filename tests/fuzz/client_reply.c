@@ -24,7 +24,7 @@
 #include "rpc.h"
 
 enum { R_PLAN, R_LIST, R_TENANTS, R_NAMESPACES, R_SERVERS, R_PRINCIPAL, R_AUDIT, R_ENVELOPE,
-       R_DATA, R_KINDS };
+       R_DATA, R_AUDIT_VERIFY, R_KINDS };
 
 #define TEST_REQ_ID 0x1000u
 
@@ -172,6 +172,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				test_plan(r->body.data, r->body.len, param, size);
 			sluice__reply__free_unpacked(r, NULL);
 		}
+		break;
+	}
+	case R_AUDIT_VERIFY: {
+		Sluice__AuditVerifyResp *r = sluice__audit_verify_resp__unpack(NULL, n, b);
+
+		if (r && sl_audit_verify_check(r, param, why, sizeof(why)) == 0) {
+			char *detail = strdup(r->detail);
+
+			test_check(r->last_seq >= param, "a verify step went backwards", size);
+			test_check(!r->intact || r->done, "intact before the end", size);
+			test_check(detail != NULL, "out of memory", size);
+			test_text(detail, size);
+			free(detail);
+		}
+		if (r)
+			sluice__audit_verify_resp__free_unpacked(r, NULL);
 		break;
 	}
 	case R_DATA: {
@@ -351,6 +367,18 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 		sl_frame_hdr_encode(&h, buf + 2);
 		sluice__data_reply__pack(&r, buf + 2 + SL_FRAME_HDR_LEN);
 		return 2 + SL_FRAME_HDR_LEN + len;
+	}
+	case 11: {
+		Sluice__AuditVerifyResp r = SLUICE__AUDIT_VERIFY_RESP__INIT;
+
+		r.done = 1;
+		r.last_seq = 16;
+		r.checked = 16;
+		r.bad_seq = 17;
+		r.problem = (char *)"changed";
+		r.detail = (char *)"record 17: its predecessor was changed (prev_hash does not "
+				   "match record 16)";
+		return test_seed_msg(R_AUDIT_VERIFY, 3, &r.base, buf, cap);
 	}
 	default:
 		return 0;

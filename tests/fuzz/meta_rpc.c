@@ -218,6 +218,8 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 	Sluice__PrincipalCreateReq pc = SLUICE__PRINCIPAL_CREATE_REQ__INIT;
 	Sluice__PutCommitReq commit = SLUICE__PUT_COMMIT_REQ__INIT;
 	Sluice__DeleteReq del = SLUICE__DELETE_REQ__INIT;
+	Sluice__AuditListReq audit = SLUICE__AUDIT_LIST_REQ__INIT;
+	Sluice__AuditVerifyReq verify = SLUICE__AUDIT_VERIFY_REQ__INIT;
 	char *roles[] = { (char *)"reader" };
 
 	cls.key = (char *)"classification";
@@ -268,6 +270,17 @@ size_t test_fuzz_seed(unsigned n, uint8_t *buf, size_t cap)
 		del.ns = (char *)"data";
 		del.name = (char *)"docs/a.txt";
 		return test_seed_pack(buf, cap, 16, n == 7 ? 1 : 2, &del.base);
+	case 9:
+		/* A filtered page of the owner's log, then a walk of it from record 2. */
+		audit.principal = (char *)"owner";
+		audit.object = (char *)"data/docs/a.txt";
+		audit.decision = (char *)"deny";
+		audit.since_ms = 1;
+		audit.until_ms = UINT64_MAX;
+		return test_seed_pack(buf, cap, 15, 1, &audit.base);
+	case 10:
+		verify.after_seq = 2;
+		return test_seed_pack(buf, cap, 17, 1, &verify.base);
 	default:
 		return 0;
 	}

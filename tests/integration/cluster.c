@@ -72,6 +72,14 @@ static int file_has(const char *path, const char *needle, char *line, size_t len
 
 void tc_meta_start(struct tcluster *c)
 {
+	char data_dir[300];
+
+	snprintf(data_dir, sizeof(data_dir), "%s/meta", c->dir);
+	tc_meta_start_dir(c, data_dir);
+}
+
+void tc_meta_start_dir(struct tcluster *c, const char *meta_dir)
+{
 	char out[300], err[300], data_dir[300], line[256];
 	char listen[80];
 	char *argv[] = { (char *)bin("SLUICE_META_BIN"), (char *)"--listen", listen,
@@ -81,7 +89,7 @@ void tc_meta_start(struct tcluster *c)
 
 	/* A restart keeps the address the data servers and credentials know. */
 	snprintf(listen, sizeof(listen), "%s", c->meta_addr[0] ? c->meta_addr : "127.0.0.1:0");
-	snprintf(data_dir, sizeof(data_dir), "%s/meta", c->dir);
+	snprintf(data_dir, sizeof(data_dir), "%s", meta_dir);
 	snprintf(out, sizeof(out), "%s/meta.out", c->dir);
 	snprintf(err, sizeof(err), "%s/meta.log", c->dir);
 	unlink(out);
@@ -92,11 +100,10 @@ void tc_meta_start(struct tcluster *c)
 
 			addr[strcspn(addr, "\r\n")] = '\0';
 			snprintf(c->meta_addr, sizeof(c->meta_addr), "%s", addr);
-			snprintf(c->admin_cred, sizeof(c->admin_cred), "%s/meta/admin.credentials",
-				 c->dir);
-			snprintf(c->cluster_key, sizeof(c->cluster_key), "%s/meta/cluster.key",
-				 c->dir);
-			snprintf(c->ca_file, sizeof(c->ca_file), "%s/meta/ca.pem", c->dir);
+			snprintf(c->admin_cred, sizeof(c->admin_cred), "%s/admin.credentials",
+				 data_dir);
+			snprintf(c->cluster_key, sizeof(c->cluster_key), "%s/cluster.key", data_dir);
+			snprintf(c->ca_file, sizeof(c->ca_file), "%s/ca.pem", data_dir);
 			return;
 		}
 		cr_assert(waitpid(c->meta_pid, NULL, WNOHANG) == 0, "sluice-meta exited early");

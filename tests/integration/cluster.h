@@ -38,6 +38,8 @@ void tc_start(struct tcluster *c, int n_data);
 void tc_stop(struct tcluster *c);
 
 void tc_meta_start(struct tcluster *c);
+/* Starts sluice-meta on another data folder (a copy of <dir>/meta), same address. */
+void tc_meta_start_dir(struct tcluster *c, const char *meta_dir);
 /* Sends sig to sluice-meta and reaps it. */
 void tc_meta_kill(struct tcluster *c, int sig);
 void tc_data_start(struct tcluster *c, int i);
