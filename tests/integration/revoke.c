@@ -175,3 +175,48 @@ Test(revoke, a_server_that_does_not_acknowledge_is_fenced_until_it_catches_up)
 	cr_assert_eq(sluice_stat(alice, "data", "b", &o), 0, "%s", sluice_last_error(alice));
 	sluice_object_free(o);
 }
+
+Test(revoke, a_tag_raise_cuts_off_a_streaming_reader_at_once)
+{
+	struct sluice_tag confidential = { "classification", "confidential" };
+	sluice_reader *r;
+
+	put_pattern("c", 3, "internal");
+	cr_assert_eq(sluice_reader_open(alice, "data", "c", &r), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(read_all(r, 3), 0, "%s", sluice_last_error(alice));
+	/* Above alice's clearance: the capability she holds dies with the change. */
+	cr_assert_eq(sluice_set_tags(alice, "data", "c", &confidential, 1, NULL, 0), 0, "%s",
+		     sluice_last_error(alice));
+	cr_assert_eq(read_all(r, 3), -EACCES, "the reader is refused: %s",
+		     sluice_last_error(alice));
+	cr_assert(await_audited(alice, "data.refuse", "revoked (object tags changed)", 5000),
+		  "the data servers' refusals are in acme's audit log");
+	sluice_reader_close(r);
+}
+
+Test(revoke, a_policy_change_cuts_off_a_streaming_reader_at_once)
+{
+	char path[512];
+	sluice_reader *r;
+	FILE *f;
+
+	put_pattern("d", 4, "internal");
+	cr_assert_eq(sluice_reader_open(alice, "data", "d", &r), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(read_all(r, 4), 0, "%s", sluice_last_error(alice));
+	snprintf(path, sizeof(path), "%s/stop.policy", cl.dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("policy stop deny to role:* actions read purposes inference\n", f);
+	fclose(f);
+	cr_assert_eq(cli(alice_cred, "policy", "set", "stop", path, NULL), 0, "%s", out);
+	cr_assert_eq(read_all(r, 4), -EACCES, "the reader is refused: %s",
+		     sluice_last_error(alice));
+	cr_assert(await_audited(alice, "data.refuse", "revoked (policy changed)", 5000),
+		  "the data servers' refusals are in acme's audit log");
+	sluice_reader_close(r);
+	/* Taking the deny away lets a new grant through. */
+	cr_assert_eq(cli(alice_cred, "policy", "rm", "stop", NULL), 0, "%s", out);
+	cr_assert_eq(sluice_reader_open(alice, "data", "d", &r), 0, "%s", sluice_last_error(alice));
+	cr_assert_eq(read_all(r, 4), 0, "%s", sluice_last_error(alice));
+	sluice_reader_close(r);
+}
