@@ -267,10 +267,20 @@ static int piece_check(const Sluice__ObjectPlan *plan, const struct piece *p,
 }
 
 /* Posts and waits for one batch of pieces; failed pieces move to the next replica. */
+/* Whether every transfer of a round timed out (no server answered at all). */
+static int all_silent(struct sl_xfer *const *xs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (xs[i]->result != -ETIMEDOUT)
+			return 0;
+	return n > 0;
+}
+
 static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 {
 	sluice_session *s = r->s;
 	const Sluice__ObjectPlan *plan = r->plan;
+	int asked_again = 0;
 	struct sl_xfer *xs[SL_READ_BATCH];
 	struct piece *owner[SL_READ_BATCH];
 	uint32_t server[SL_READ_BATCH];
@@ -335,6 +345,25 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			return sl_sess_fail(s, -EBUSY, "too many data-server requests stalled");
 		/* One wait per round: a dead peer costs one timeout, not one per piece. */
 		sl_xfer_wait(s, xs, nx, sl_mono_ms() + s->timeout_ms);
+		if (!asked_again && all_silent(xs, nx)) {
+			/*
+			 * Not one server answered: data servers answer a revoked
+			 * capability with silence, so ask sluice-meta again before
+			 * blaming them. A refusal is the answer; a new grant (new
+			 * capabilities) gets the next round.
+			 */
+			int rc = grant(r);
+
+			asked_again = 1;
+			if (rc == -EACCES || rc == -EPERM || rc == -ENOENT)
+				return rc;
+			plan = r->plan;
+			if (rc == 0) {
+				for (size_t i = 0; i < n; i++)
+					p[i].tried = 0;
+				continue;
+			}
+		}
 		for (size_t i = 0; i < nx; i++) {
 			if (xs[i]->result == 0)
 				xs[i]->result = piece_check(plan, owner[i], xs[i]);

@@ -1,7 +1,7 @@
 /*
  * sluice-bench-revoke: how fast a restrictive change reaches the data
  * servers. Each round an admin puts an internal object, a reader (clearance
- * internal) reads 4 KiB of it in a tight loop, and the admin raises the
+ * internal) reads 4 KiB of it in a tight loop, and (ten reads in) the admin raises the
  * object to confidential. Printed per round and as medians: how long the
  * tag change took (it returns once every data server acknowledged the new
  * watermark), and the time from the start of the change to the start of
@@ -122,7 +122,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		pthread_create(&t, NULL, reader_main, &rr);
-		usleep(200 * 1000); /* the reader is streaming */
+		/* The reader is streaming: connected, a few reads done. */
+		for (int w = 0; w < 500 && rr.reads < 10 && !rr.first_refused; w++)
+			usleep(10 * 1000);
 		t0 = now();
 		if (sluice_set_tags(admin, ns, name, &confidential, 1, NULL, 0)) {
 			fprintf(stderr, "sluice-bench-revoke: tag: %s\n", sluice_last_error(admin));
