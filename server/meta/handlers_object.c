@@ -831,8 +831,15 @@ int sl_h_set_tags(struct sl_meta *m, const struct sl_caller *c, const Sluice__Se
 		o->tags = merged;
 		o->n_tags = n_merged;
 		o->tag_epoch++;
+		rc = sl_revoke_object(m, o->tenant_id, o->id, o->tag_epoch);
+		if (rc) {
+			SL_ERR_RC(rc, "tags: revoking object %llu to tag epoch %llu failed",
+				  (unsigned long long)o->id, (unsigned long long)o->tag_epoch);
+			sl_fail(r, rc, "cannot revoke the capabilities the change affects; "
+				"nothing changed");
+		}
 		object_key(&k, o->tenant_id, o->ns_id, o->name);
-		rc = sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
+		rc = rc ? rc : sl_batch_put_msg(b, m->cat, SL_CF_OBJECTS, k.b, k.len, &o->base);
 		rc = rc ? rc : commit_object(m, b, o, c, "object.tags", change);
 		if (!rc) {
 			/* A writer need not be allowed to read: answer with names, not content. */
