@@ -64,9 +64,9 @@ static int check(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t
 				return rc;
 			if (n > len - i)
 				return -EPROTO;
-			f = key >> 3 <= UINT32_MAX
-				    ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
-				    : NULL;
+			f = NULL;
+			if (key >> 3 <= UINT32_MAX)
+				f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
 			if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(buf + i, 0, n))
 				return -EINVAL;
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {

@@ -70,9 +70,12 @@ static double ask(sluice_session *s, int op, const char *ns, const char *name)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "credentials", required_argument, 0, 'c' }, { "namespace", required_argument, 0, 'n' },
-		{ "other", required_argument, 0, 'o' },       { "rounds", required_argument, 0, 'N' },
-		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 }
+		{ "credentials", required_argument, 0, 'c' },
+		{ "namespace", required_argument, 0, 'n' },
+		{ "other", required_argument, 0, 'o' },
+		{ "rounds", required_argument, 0, 'N' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
 	};
 	const char *cred = NULL, *ns = NULL, *other = NULL;
 	char missing[128];
@@ -133,7 +136,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < rounds; i++)
 		for (int op = 0; op < N_OPS; op++)
 			for (int k = 0; k < 2; k++) {
-				/* Alternate which goes first, so neither always follows the other. */
+				/* Alternate which goes first: neither always follows the other. */
 				int which = (i & 1) ? 1 - k : k;
 				double d = ask(s, op, ns, which ? other : missing);
 
@@ -152,7 +155,8 @@ int main(int argc, char **argv)
 			       k ? "other tenant's name" : "missing everywhere", p50[k],
 			       quantile(t[op][k], rounds, 0.90), quantile(t[op][k], rounds, 0.99));
 		}
-		printf("%-6s median ratio (other / missing): %.3f\n", op_names[op], p50[1] / p50[0]);
+		printf("%-6s median ratio (other / missing): %.3f\n", op_names[op],
+		       p50[1] / p50[0]);
 	}
 	rc = 0;
 out:

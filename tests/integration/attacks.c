@@ -255,7 +255,8 @@ Test(attacks, read_request_offset_plus_length_overflow)
 		cr_assert(rc != 0 && rc != -ETIMEDOUT,
 			  "offset %#x length %#x: %d (a refusal with a reason is due)", bad[i].off,
 			  bad[i].len, rc);
-		cr_assert(untouched(r), "offset %#x length %#x moved bytes", bad[i].off, bad[i].len);
+		cr_assert(untouched(r), "offset %#x length %#x moved bytes", bad[i].off,
+			  bad[i].len);
 	}
 	/* The same capability, a sane range: served. */
 	cr_assert_eq(raw_read_shard(r, p, srv, token, p->object->id, 0, 0, 1000, 99), 0);
@@ -290,6 +291,7 @@ static void nothing_stored(void)
 static void name_refused(const char *name)
 {
 	char src[400], dest[1400];
+	const char *reason;
 	struct sluice_object *o = NULL;
 	FILE *f;
 
@@ -308,8 +310,8 @@ static void name_refused(const char *name)
 		     name, out);
 	/* The reason first, on a line of its own (a summary of the ingest follows). */
 	cr_assert(strncmp(out, "sluice: put ", 12) == 0, "CLI put '%s': %s", name, out);
-	cr_assert(strstr(out, "bad object name") && strstr(out, "bad object name") < strchr(out, '\n'),
-		  "CLI put '%s': %s", name, out);
+	reason = strstr(out, "bad object name");
+	cr_assert(reason && reason < strchr(out, '\n'), "CLI put '%s': %s", name, out);
 }
 
 Test(attacks, dot_dot_names_are_refused)
@@ -488,7 +490,8 @@ Test(attacks, huge_batches_to_meta_are_refused)
 	const size_t n = 100000, too_big = 1000000;
 	char **keys = many_names(too_big);
 	struct sluice_tag *tags = calloc(n, sizeof(*tags));
-	struct sluice_principal_spec spec = { NULL, "mallory", NULL, 0, NULL, 0, "public", NULL, 0 };
+	struct sluice_principal_spec spec = { NULL, "mallory", NULL, 0, NULL, 0, "public", NULL,
+					      0 };
 	const char *const roles[] = { "reader" };
 	char key_id[24], secret[65];
 	struct sluice_object *o = NULL;
@@ -546,10 +549,12 @@ Test(attacks, a_huge_batch_of_ranges_reads_back_exactly)
 	}
 	cr_assert_eq(sluice_reader_preadv(r, iov, n), 0, "%s", sluice_last_error(alice));
 	for (size_t i = 0; i < n; i++) {
-		size_t expect = iov[i].off >= size ? 0 : size - iov[i].off < 8 ? size - iov[i].off : 8;
+		size_t left = iov[i].off >= size ? 0 : (size_t)(size - iov[i].off);
+		size_t expect = left < 8 ? left : 8;
 
 		cr_assert_eq(iov[i].got, expect, "range %zu", i);
-		cr_assert(memcmp(got + 8 * i, want + iov[i].off, expect) == 0, "range %zu", i);
+		cr_assert(!expect || memcmp(got + 8 * i, want + iov[i].off, expect) == 0,
+			  "range %zu", i);
 	}
 	sluice_reader_close(r);
 	free(iov);
@@ -838,7 +843,8 @@ Test(attacks, no_secret_reaches_a_log_an_output_or_the_audit)
 		append(&outputs, &outputs_len, out);
 	}
 
-	/* Every key there is: principals' (credentials files), the cluster's, each data server's. */
+	/* Every key there is: principals' (credentials files), the cluster's, each
+	 * data server's. */
 	d = opendir(cl.dir);
 	cr_assert(d);
 	while ((e = readdir(d)) && n_secrets < 14) {
