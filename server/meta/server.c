@@ -34,6 +34,7 @@
 
 #include "meta.h"
 #include "net.h"
+#include "pbcheck.h"
 #include "sl_log.h"
 #include "sl_time.h"
 
@@ -188,7 +189,13 @@ static int handle_frame(struct sl_meta *m, int slot, struct sl_conn *conn,
 		goto reply;
 	}
 	*authed = 1;
-	req = protobuf_c_message_unpack(e->req, NULL, env->body.len, env->body.data);
+	/* A NUL inside a string would hand the handler a shorter one than was sent. */
+	rc = sl_pb_strings_check(e->req, env->body.data, env->body.len);
+	if (rc == -EINVAL) {
+		sl_fail(&r, -EINVAL, "bad %s request: a text field holds a NUL byte", e->name);
+		goto reply;
+	}
+	req = rc ? NULL : protobuf_c_message_unpack(e->req, NULL, env->body.len, env->body.data);
 	if (!req) {
 		sl_fail(&r, -EPROTO, "malformed %s request", e->name);
 		goto reply;

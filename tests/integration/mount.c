@@ -489,6 +489,53 @@ Test(mount, tenants_apart_and_clearance_on_open)
 	sluice_audit_free(rec, n);
 }
 
+/*
+ * A file open before its object's access is revoked: what the mount keeps of
+ * it (a read-ahead window) serves reads for one second after its fetch began
+ * and no longer; then the data servers are asked again and refuse. A new
+ * open asks sluice-meta for a new grant and is refused. (Confidential, so
+ * direct_io: every read reaches the mount, none the kernel's page cache.)
+ */
+Test(mount, a_revoked_object_is_not_served_from_read_ahead)
+{
+	const struct sluice_tag raise[] = { { "classification", "restricted" } };
+	const size_t size = 24 * MiB;
+	uint8_t *want = malloc(size), *got = malloc(MiB);
+	struct tmount *t;
+	char path[600];
+	ssize_t n;
+	int fd;
+
+	cr_assert(want && got);
+	put(alice, "datasets", "stream/big.bin", size, 7, "confidential");
+	tc_fill(want, size, 7);
+	t = mount_fg(alice_cred, "mnt", NULL, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/datasets/stream/big.bin", t->dir);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "open: %s", strerror(errno));
+	/* Read front to back: the first read fills an 8 MiB window. */
+	for (size_t off = 0; off < 2 * MiB; off += MiB) {
+		n = pread(fd, got, MiB, (off_t)off);
+		cr_assert_eq(n, (ssize_t)MiB, "pread at %zu: %s", off, strerror(errno));
+		cr_assert(memcmp(got, want + off, MiB) == 0, "content differs at %zu", off);
+	}
+
+	/* Raised above alice's clearance: every capability of it is revoked. */
+	cr_assert_eq(sluice_set_tags(alice, "datasets", "stream/big.bin", raise, 1, NULL, 0), 0,
+		     "%s", sluice_last_error(alice));
+	/* Past the window's second: the next read, inside that window, is refused. */
+	usleep(1200 * 1000);
+	n = pread(fd, got, MiB, 2 * MiB);
+	cr_assert(n < 0 && (errno == EACCES || errno == EIO),
+		  "a revoked object was served from the mount: %zd (%s)", n, strerror(errno));
+	/* A new open is a new grant, and it is refused. */
+	cr_assert(open(path, O_RDONLY) < 0 && errno == EACCES, "reopen: %s", strerror(errno));
+	close(fd);
+	unmount_fg(t);
+	free(want);
+	free(got);
+}
+
 Test(mount, listing_pages_through_a_large_directory)
 {
 	struct tmount *t;

@@ -24,6 +24,7 @@
 #include "crc32c.h"
 #include "fabric.h"
 #include "frame.h"
+#include "rawfab.h"
 #include "rpc.h"
 #include "rpc_client.h"
 #include "sl_time.h"
@@ -59,156 +60,14 @@ static void still_serving(sluice_session *who)
 	cr_assert(memcmp(buf, "still here", 10) == 0);
 }
 
-/* ---- a hand-driven data-plane client ------------------------------------ */
-
-#define RAW_OPS 512
-#define RAW_MSG 2048
-
-struct op {
-	struct fi_context2 ctx;
-	int done, err;
-	size_t len;
-};
-
-struct raw {
-	struct sl_fabric fab;
-	struct sl_fabric_mr msg_mr, data_mr;
-	uint8_t *msg, *data;
-	size_t data_len;
-	struct op ops[RAW_OPS * 2];
-	int next;
-};
-
-static void raw_open(struct raw *r, size_t data_len)
-{
-	memset(r, 0, sizeof(*r));
-	r->data_len = data_len;
-	cr_assert_eq(posix_memalign((void **)&r->msg, 4096, (size_t)RAW_OPS * 2 * RAW_MSG), 0);
-	cr_assert_eq(posix_memalign((void **)&r->data, 4096, data_len), 0);
-	memset(r->data, 0, data_len);
-	cr_assert_eq(sl_fabric_open(&r->fab, "tcp;ofi_rxm", NULL, NULL), 0);
-	cr_assert_eq(sl_fabric_mr_reg(&r->fab, r->msg, (size_t)RAW_OPS * 2 * RAW_MSG,
-				      FI_SEND | FI_RECV, &r->msg_mr), 0);
-	cr_assert_eq(sl_fabric_mr_reg(&r->fab, r->data, data_len,
-				      FI_REMOTE_WRITE | FI_REMOTE_READ | FI_READ | FI_WRITE,
-				      &r->data_mr), 0);
-}
-
-/* Drives progress for ms milliseconds (or until op is done). */
-static void raw_progress(struct raw *r, struct op *until, int ms)
-{
-	for (uint64_t end = sl_mono_ms() + (uint64_t)ms; sl_mono_ms() < end;) {
-		struct sl_fabric_event ev[16];
-		int n = sl_fabric_poll(&r->fab, ev, 16, 20);
-
-		for (int i = 0; i < n; i++) {
-			struct op *o = ev[i].ctx;
-
-			if (!o)
-				continue;
-			o->done = 1;
-			o->err = ev[i].err;
-			o->len = ev[i].len;
-		}
-		if (until && until->done)
-			return;
-	}
-}
-
-static void raw_close(struct raw *r)
-{
-	sl_fabric_close_ep(&r->fab);
-	sl_fabric_mr_close(&r->msg_mr);
-	sl_fabric_mr_close(&r->data_mr);
-	sl_fabric_close(&r->fab);
-	free(r->msg);
-	free(r->data);
-}
-
-/*
- * Posts a request frame to the server at addr (and a receive for its reply
- * unless no_reply); returns the op index, whose reply lands in
- * r->msg + (2 * i + 1) * RAW_MSG.
- */
-static int raw_post(struct raw *r, const ProtobufCBinaryData *addr, uint16_t type,
-		    const ProtobufCMessage *m, uint64_t req_id)
-{
-	int i = r->next++ % RAW_OPS;
-	uint8_t *req = r->msg + (size_t)2 * i * RAW_MSG, *rep = req + RAW_MSG;
-	struct sl_frame_hdr h = { .type = type, .req_id = req_id };
-	uint64_t deadline = sl_mono_ms() + 5000;
-	fi_addr_t dest;
-
-	cr_assert_eq(sl_fabric_av_insert(&r->fab, addr->data, addr->len, &dest), 0);
-	h.length = (uint32_t)protobuf_c_message_get_packed_size(m);
-	cr_assert(SL_FRAME_HDR_LEN + h.length <= RAW_MSG);
-	sl_frame_hdr_encode(&h, req);
-	protobuf_c_message_pack(m, req + SL_FRAME_HDR_LEN);
-	r->ops[2 * i] = (struct op){ 0 };
-	r->ops[2 * i + 1] = (struct op){ 0 };
-	cr_assert_eq(sl_fabric_trecv(&r->fab, rep, RAW_MSG, r->msg_mr.desc, req_id, 0,
-				     &r->ops[2 * i + 1], deadline), 0);
-	cr_assert_eq(sl_fabric_tsend(&r->fab, req, SL_FRAME_HDR_LEN + h.length, r->msg_mr.desc,
-				     dest, SL_TAG_REQUEST, &r->ops[2 * i], deadline), 0);
-	return i;
-}
-
-/* Waits up to ms for op i's reply: its err, or -ETIMEDOUT when none came. */
-static int raw_wait(struct raw *r, int i, int ms, uint32_t *len)
-{
-	struct op *o = &r->ops[2 * i + 1];
-	const uint8_t *payload;
-	struct sl_frame_hdr h;
-	Sluice__DataReply *rep;
-	int rc;
-
-	raw_progress(r, o, ms);
-	if (!o->done) {
-		sl_fabric_cancel(&r->fab, o);
-		raw_progress(r, o, 1000);
-		return -ETIMEDOUT;
-	}
-	if (o->err)
-		return o->err;
-	cr_assert_eq(sl_frame_parse(r->msg + (size_t)(2 * i + 1) * RAW_MSG, o->len, RAW_MSG, &h,
-				    &payload), 0);
-	rep = sluice__data_reply__unpack(NULL, h.length, payload);
-	cr_assert(rep);
-	rc = rep->err;
-	if (len)
-		*len = rep->length;
-	sluice__data_reply__free_unpacked(rep, NULL);
-	return rc;
-}
-
 /* A capability for data server `server` (its own key), bound to r's endpoint. */
 static void mint(const Sluice__Object *o, unsigned ops, const struct raw *r, uint32_t server,
 		 uint8_t *out)
 {
-	struct sl_keyring kr;
-	struct sl_cap cap = { 0 };
-	uint64_t now = sl_now_ms();
+	struct sl_cap cap;
 
-	cr_assert(server >= 1 && server <= (uint32_t)cl.n_data);
-	cr_assert_eq(sl_keyring_load(&kr, cl.server_key[server - 1], 1), 0);
-	cap.ops = (uint8_t)ops;
-	cap.tenant = o->tenant_id;
-	cap.object_id = o->id;
-	cap.shard_count = o->shard_count;
-	cap.issued_ms = now;
-	cap.expiry_ms = now + 60000;
-	cap.session = sl_cap_session(r->fab.addr, r->fab.addr_len);
-	memcpy(cap.purpose, "inference", 9);
-	cr_assert_eq(sl_cap_mint(&cap, &kr, out), 0);
-}
-
-static const ProtobufCBinaryData *server_addr(const Sluice__ObjectPlan *plan, uint32_t id)
-{
-	for (size_t i = 0; i < plan->n_servers; i++)
-		if (plan->servers[i]->id == id)
-			return &plan->servers[i]->fabric_addr;
-	cr_assert_fail("server %u is not in the plan", id);
-	return NULL;
+	raw_cap(o, ops, r, &cap);
+	raw_mint(&cl, server, &cap, out);
 }
 
 /* ---- finding 6: no answer, insert or connect before the capability ------ */
@@ -289,8 +148,8 @@ Test(finding_06, forged_requests_make_no_connection_and_do_not_grow_the_peer_tab
 		req.buf_addr = sl_fabric_mr_raddr(&r->fab, &r->data_mr, r->data);
 		req.buf_key = r->data_mr.key;
 		req.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
-		i = raw_post(r, server_addr(plan, plan->shards[0]->servers[0]), SL_RPC_SHARD_READ,
-			     &req.base, 1);
+		i = raw_post(r, raw_server_addr(plan, plan->shards[0]->servers[0]),
+			     SL_RPC_SHARD_READ, &req.base, 1);
 		cr_assert_eq(raw_wait(r, i, 5000, &len), 0);
 		cr_assert_eq(len, 10);
 		cr_assert(memcmp(r->data, "still here", 10) == 0);
@@ -343,7 +202,7 @@ Test(finding_07, a_stored_shard_refuses_a_second_write_with_a_valid_capability,
 	for (size_t k = 0; k < sh->n_servers; k++) {
 		Sluice__ShardWriteReq w = SLUICE__SHARD_WRITE_REQ__INIT;
 		Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
-		const ProtobufCBinaryData *a = server_addr(plan, sh->servers[k]);
+		const ProtobufCBinaryData *a = raw_server_addr(plan, sh->servers[k]);
 		uint32_t len = 0;
 
 		mint(plan->object, SL_CAP_OP_READ | SL_CAP_OP_WRITE, r, sh->servers[k], token);
@@ -403,7 +262,7 @@ Test(finding_07, a_digests_read_returns_the_block_digest_list, .init = setup,
 	q.buf_key = r->data_mr.key;
 	q.reply_addr = (ProtobufCBinaryData){ r->fab.addr_len, r->fab.addr };
 	for (size_t k = 0; k < plan->shards[0]->n_servers; k++) {
-		const ProtobufCBinaryData *a = server_addr(plan, plan->shards[0]->servers[k]);
+		const ProtobufCBinaryData *a = raw_server_addr(plan, plan->shards[0]->servers[k]);
 
 		mint(plan->object, SL_CAP_OP_READ, r, plan->shards[0]->servers[k], token);
 
@@ -536,7 +395,7 @@ Test(finding_13, a_capability_replayed_from_another_endpoint_is_refused, .init =
      .fini = teardown, .timeout = 240)
 {
 	Sluice__ObjectPlan *plan = tc_stat_plan(&cl, cred, "data", "probe");
-	const ProtobufCBinaryData *srv = server_addr(plan, plan->shards[0]->servers[0]);
+	const ProtobufCBinaryData *srv = raw_server_addr(plan, plan->shards[0]->servers[0]);
 	struct raw *owner = calloc(1, sizeof(*owner)), *thief = calloc(1, sizeof(*thief));
 	Sluice__ShardReadReq q = SLUICE__SHARD_READ_REQ__INIT;
 	uint8_t token[SL_CAP_LEN];

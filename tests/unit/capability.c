@@ -1,7 +1,8 @@
 /*
  * Unit tests of capabilities (proto/capability.h): a minted token verifies
  * and gives back exactly what was minted; any change to the 144 bytes, a
- * wrong length, a time outside the window (beyond the tolerated skew), an
+ * wrong length, any field changed on its own with the MAC kept, a
+ * truncation, a time outside the window (beyond the tolerated skew), an
  * over-long lifetime, another cluster secret or a retired key generation is
  * refused with -EACCES; and sl_cap_allows limits a token to its tenant,
  * object, shard set and operations.
@@ -148,6 +149,92 @@ Test(capability, any_single_byte_change_is_refused)
 	}
 	/* The untouched token still verifies: the refusals above were the flips. */
 	cr_expect_eq(test_verify(tok, sizeof(tok), &kr, TEST_NOW_MS, &out), 0);
+}
+
+/*
+ * Each field of struct sl_cap changed on its own, as a holder of a genuine
+ * token would change it to widen what it allows, the MAC left as minted:
+ * every one is refused, and for the MAC (not for a time or a generation the
+ * change happened to put out of range).
+ */
+Test(capability, every_field_tampered_one_at_a_time_is_refused)
+{
+	enum {
+		F_OPS, F_TENANT, F_PRINCIPAL, F_OBJECT_ID, F_OBJECT_VERSION, F_SHARD_FIRST,
+		F_SHARD_COUNT, F_TAG_EPOCH, F_POLICY_EPOCH, F_ISSUED, F_EXPIRY, F_CAP_ID,
+		F_SESSION, F_PURPOSE, F_N
+	};
+	struct sl_keyring kr;
+	struct sl_cap c = test_cap(), out;
+	uint8_t tok[SL_CAP_LEN];
+	const char *reason;
+
+	test_ring(&kr, 1, TEST_GEN);
+	c.ops = SL_CAP_OP_READ;
+	test_mint(&c, &kr, tok);
+	for (int f = 0; f < F_N; f++) {
+		struct sl_cap t = test_cap();
+		uint8_t bad[SL_CAP_LEN];
+
+		t.ops = SL_CAP_OP_READ;
+		switch (f) {
+		case F_OPS: t.ops |= SL_CAP_OP_WRITE; break;
+		case F_TENANT: t.tenant++; break;
+		case F_PRINCIPAL: t.principal++; break;
+		case F_OBJECT_ID: t.object_id++; break;
+		case F_OBJECT_VERSION: t.object_version++; break;
+		case F_SHARD_FIRST: t.shard_first--; break;
+		case F_SHARD_COUNT: t.shard_count++; break;
+		case F_TAG_EPOCH: t.tag_epoch++; break;
+		case F_POLICY_EPOCH: t.policy_epoch++; break;
+		case F_ISSUED: t.issued_ms--; break;
+		case F_EXPIRY: t.expiry_ms++; break;
+		case F_CAP_ID: t.cap_id++; break;
+		case F_SESSION: t.session++; break;
+		case F_PURPOSE: memcpy(t.purpose, "marketing", 10); break;
+		}
+		/* The changed body, with the genuine token's MAC. */
+		test_mint(&t, &kr, bad);
+		cr_assert(memcmp(bad, tok, SL_CAP_BODY_LEN) != 0, "field %d did not change", f);
+		memcpy(bad + SL_CAP_BODY_LEN, tok + SL_CAP_BODY_LEN, SL_MAC_LEN);
+		reason = NULL;
+		cr_expect_eq(sl_cap_verify(bad, sizeof(bad), &kr, TEST_NOW_MS, &out, &reason),
+			     -EACCES, "field %d tampered and accepted", f);
+		cr_expect_str_eq(reason ? reason : "", "capability mac mismatch", "field %d", f);
+	}
+	/* version and key_gen, which minting sets itself: changed in the bytes. */
+	{
+		uint8_t bad[SL_CAP_LEN];
+
+		memcpy(bad, tok, sizeof(bad));
+		bad[0] = SL_CAP_VERSION + 1;
+		cr_expect_eq(test_verify(bad, sizeof(bad), &kr, TEST_NOW_MS, &out), -EACCES,
+			     "version tampered and accepted");
+		memcpy(bad, tok, sizeof(bad));
+		bad[4] = (uint8_t)(TEST_GEN - 1); /* u32 key_gen at offset 4: the previous one */
+		reason = NULL;
+		cr_expect_eq(sl_cap_verify(bad, sizeof(bad), &kr, TEST_NOW_MS, &out, &reason),
+			     -EACCES, "key generation tampered and accepted");
+		cr_expect_str_eq(reason ? reason : "", "capability mac mismatch");
+		memcpy(bad, tok, sizeof(bad));
+		bad[2] = 1; /* the u16 that must be zero */
+		cr_expect_eq(test_verify(bad, sizeof(bad), &kr, TEST_NOW_MS, &out), -EACCES);
+	}
+	cr_expect_eq(test_verify(tok, sizeof(tok), &kr, TEST_NOW_MS, &out), 0);
+}
+
+/* A token cut anywhere, even by one byte of its MAC, is refused. */
+Test(capability, truncated_is_refused)
+{
+	struct sl_keyring kr;
+	struct sl_cap c = test_cap(), out;
+	uint8_t tok[SL_CAP_LEN];
+
+	test_ring(&kr, 1, TEST_GEN);
+	test_mint(&c, &kr, tok);
+	for (size_t cut = 1; cut <= SL_CAP_LEN; cut++)
+		cr_expect_eq(test_verify(tok, SL_CAP_LEN - cut, &kr, TEST_NOW_MS, &out), -EACCES,
+			     "cut by %zu", cut);
 }
 
 Test(capability, wrong_length_is_refused)

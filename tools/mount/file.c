@@ -7,6 +7,13 @@
  * window fetched in the background while the current one is read; any other
  * read goes to libsluice with the caller's buffer (FUSE's reply buffer),
  * which the reader registers for the data servers to write into.
+ *
+ * A window serves reads for SL_RA_FRESH_MS after its fetch began, no longer:
+ * bytes kept in the mount are bytes the data servers no longer vouch for,
+ * and a revocation (a tag raised, a policy changed) must reach an open file
+ * too. An older window is fetched again, through the data servers, which
+ * refuse a revoked capability; the reader then asks sluice-meta, which
+ * refuses the grant.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +22,7 @@
 
 #include "mount.h"
 #include "sl_log.h"
+#include "sl_time.h"
 
 /* The read-ahead window of a file read sequentially, its pieces, and how much
  * memory all windows of a mount may hold together. */
@@ -25,6 +33,8 @@
 #define SL_RA_MIN_READ (64u << 10)
 /* Reads in a row, each where the last ended, that make a file sequential. */
 #define SL_RA_STREAK 2
+/* How long after its fetch began a window may serve reads (revocation). */
+#define SL_RA_FRESH_MS 1000u
 /* Reads of one file served together, as libsluice keeps them in flight. */
 #define SL_READ_BATCH 32
 
@@ -38,11 +48,13 @@ struct read_req {
 	struct read_req *next;
 };
 
-/* A read-ahead window: [off, off + len) of the object, in buf (SL_RA_MAX). */
+/* A read-ahead window: [off, off + len) of the object, in buf (SL_RA_MAX),
+ * fetched from fetched_ms on (sl_mono_ms). */
 struct window {
 	char *buf;
 	uint64_t off;
 	size_t len;
+	uint64_t fetched_ms;
 };
 
 enum { NEXT_IDLE = 0, NEXT_FETCHING = 1, NEXT_READY = 2 };
@@ -342,6 +354,7 @@ static int ra_fill(struct sl_mnt *m, struct sl_file *f, uint64_t off)
 		return rc;
 	f->cur.off = off;
 	f->cur.len = 0;
+	f->cur.fetched_ms = sl_mono_ms();
 	rc = window_read(m, f, &f->cur);
 	if (rc)
 		f->cur.len = 0;
@@ -384,6 +397,7 @@ static void prefetch_start(struct sl_mnt *m, struct sl_file *f)
 		return;
 	f->next.off = start;
 	f->next.len = 0;
+	f->next.fetched_ms = sl_mono_ms();
 	f->next_state = NEXT_FETCHING;
 	if (pthread_create(&f->next_thread, NULL, prefetch_main, f) != 0) {
 		f->next_state = NEXT_IDLE; /* read when needed, then */
@@ -393,18 +407,30 @@ static void prefetch_start(struct sl_mnt *m, struct sl_file *f)
 	f->n_fills++;
 }
 
-/* Makes the fetched window current when it holds [o, o + len). Under f->lock. */
-static int prefetch_take(struct sl_file *f, uint64_t o, size_t len)
+/* Whether w may still serve reads at now (SL_RA_FRESH_MS). */
+static int window_fresh(const struct window *w, uint64_t now)
+{
+	return now - w->fetched_ms < SL_RA_FRESH_MS;
+}
+
+/* Makes the fetched window current when it holds [o, o + len) and is still
+ * fresh; *now is brought up to date after any wait for the fetch. Under f->lock. */
+static int prefetch_take(struct sl_file *f, uint64_t o, size_t len, uint64_t *now)
 {
 	struct window w;
 
 	if (f->next_state == NEXT_IDLE || o < f->next.off || o >= f->next.off + SL_RA_MAX)
 		return 0;
-	while (f->next_state == NEXT_FETCHING)
-		pthread_cond_wait(&f->served, &f->lock);
+	if (f->next_state == NEXT_FETCHING) {
+		while (f->next_state == NEXT_FETCHING)
+			pthread_cond_wait(&f->served, &f->lock);
+		*now = sl_mono_ms();
+	}
 	prefetch_reap(f);
-	if (f->next_state != NEXT_READY || o + len > f->next.off + f->next.len) {
-		f->next_state = NEXT_IDLE; /* failed, or short: read it again when needed */
+	if (f->next_state != NEXT_READY || o + len > f->next.off + f->next.len ||
+	    !window_fresh(&f->next, *now)) {
+		/* failed, short or too old: read it again when needed */
+		f->next_state = NEXT_IDLE;
 		return 0;
 	}
 	w = f->cur;
@@ -414,14 +440,15 @@ static int prefetch_take(struct sl_file *f, uint64_t o, size_t len)
 	return 1;
 }
 
-static int in_window(const struct window *w, uint64_t o, size_t len)
+static int in_window(const struct window *w, uint64_t o, size_t len, uint64_t now)
 {
-	return w->len && o >= w->off && o + len <= w->off + w->len;
+	return w->len && o >= w->off && o + len <= w->off + w->len && window_fresh(w, now);
 }
 
 int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uint64_t o)
 {
 	const char *path = f->path;
+	uint64_t now;
 	int rc;
 
 	if (f->spool)
@@ -432,6 +459,7 @@ int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uin
 		len = (size_t)(f->size - o);
 
 	pthread_mutex_lock(&f->lock);
+	now = sl_mono_ms();
 	f->streak = o == f->next_off ? f->streak + 1 : 0;
 	/*
 	 * A large read at the start, or a few in a row each where the last
@@ -440,13 +468,17 @@ int sl_file_read(struct sl_mnt *m, struct sl_file *f, char *buf, size_t len, uin
 	 * background while this one is read. Anything else (random reads,
 	 * small reads) goes direct.
 	 */
-	if (!in_window(&f->cur, o, len) && !prefetch_take(f, o, len) && len >= SL_RA_MIN_READ &&
+	if (!in_window(&f->cur, o, len, now) && !prefetch_take(f, o, len, &now) &&
+	    len >= SL_RA_MIN_READ &&
 	    (o == 0 || f->streak >= SL_RA_STREAK) && f->size - o > len) {
 		rc = ra_fill(m, f, o);
 		if (rc && rc != -ENOMEM)
 			goto out;
+		/* Fetched for this very read: it serves it, however long that took. */
+		if (rc == 0)
+			now = f->cur.fetched_ms;
 	}
-	if (in_window(&f->cur, o, len)) {
+	if (in_window(&f->cur, o, len, now)) {
 		memcpy(buf, f->cur.buf + (o - f->cur.off), len);
 		f->n_ahead++;
 		rc = (int)len;
