@@ -16,10 +16,13 @@
  * every capability issued before then.
  *
  * Call sl_revoke_* before the commit of the change, with the epoch the
- * change will carry, and not under m->mutate_lock's critical write (they
- * wait for acknowledgements). If the change then fails to commit, commit
- * the epoch increase alone, or the object's or tenant's new capabilities
- * (still minted with the old epoch) are refused until the next change.
+ * change will carry. They wait for acknowledgements (a millisecond or so
+ * when every server is healthy, SL_REVOKE_ACK_MS at most), which holds up
+ * whatever lock the caller holds: tag and policy changes call them under
+ * m->mutate_lock, so one slow data server delays other changes that long
+ * before it is fenced. If the change then fails to commit, the object's or
+ * tenant's new capabilities (still minted with the old epoch) are refused
+ * until the next change: fail closed.
  */
 #ifndef SL_REVOKE_H
 #define SL_REVOKE_H
