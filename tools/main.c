@@ -75,7 +75,9 @@ static const struct command commands[] = {
 	  "sluice rm NS/NAME... [--json]\n\n"
 	  "Delete objects. Each name is tried in turn; a failure is reported on its own\n"
 	  "line and the others are still deleted; exits 1 if any failed. The data\n"
-	  "servers delete the shard files within a few heartbeats. Needs the writer role." },
+	  "servers delete the shard files within a few heartbeats. Needs the writer role.\n"
+	  "Refused (and audited) while the object is under a legal hold, or retained:\n"
+	  "in compliance mode always, in governance mode unless you hold the bypass right." },
 	{ "hold", cmd_hold,
 	  "sluice hold set NS/NAME [--json]\n"
 	  "sluice hold clear NS/NAME [--json]\n\n"
