@@ -130,6 +130,7 @@ static int mint(struct sl_meta *m, const Sluice__Principal *p, const Sluice__Obj
 	cap.tenant = o->tenant_id;
 	cap.principal = p->id;
 	cap.object_id = o->id;
+	cap.object_version = o->created_ms; /* objects are immutable: a version is a commit */
 	cap.shard_first = 0;
 	cap.shard_count = o->shard_count;
 	cap.tag_epoch = o->tag_epoch;
