@@ -352,12 +352,17 @@ static int read_batch(sluice_reader *r, struct piece *p, size_t n)
 			 * blaming them. A refusal is the answer; a new grant (new
 			 * capabilities) gets the next round.
 			 */
+			uint64_t was = plan->object->id;
 			int rc = grant(r);
 
 			asked_again = 1;
 			if (rc == -EACCES || rc == -EPERM || rc == -ENOENT)
 				return rc;
 			plan = r->plan;
+			/* The pieces (and their digest lists) are of the object granted
+			 * before; a name put again since is another object. */
+			if (plan->object->id != was)
+				return sl_sess_fail(s, -ESTALE, "the object was replaced while being read");
 			if (rc == 0) {
 				for (size_t i = 0; i < n; i++)
 					p[i].tried = 0;
@@ -479,7 +484,7 @@ static int lists_setup(sluice_reader *r)
  */
 static int read_pieces(sluice_reader *r, struct piece *p, size_t n)
 {
-	const Sluice__ObjectPlan *plan = r->plan;
+	const Sluice__ObjectPlan *plan = r->plan; /* read_batch may replace it: see below */
 	struct piece fetch[SL_READ_BATCH];
 	struct sl_fabric_mr bounce_mr = { 0 };
 	uint8_t *bounce = NULL;
@@ -516,6 +521,8 @@ static int read_pieces(sluice_reader *r, struct piece *p, size_t n)
 		nf++;
 	}
 	rc = nf ? read_batch(r, fetch, nf) : 0;
+	/* A batch that met silence may have asked for a new grant (a new plan). */
+	plan = r->plan;
 	for (size_t k = 0; k < nf && !rc; k++)
 		if (list_put(r, &fetch[k]))
 			rc = sl_sess_fail(r->s, -EBADMSG, "the digest list of shard %u changed",
