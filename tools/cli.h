@@ -87,6 +87,12 @@ void human_time(uint64_t ms, char *out, size_t len);
  * when it is none of these (or no such day), -ERANGE when too far back.
  */
 int cli_parse_date(const char *s, uint64_t now_ms, uint64_t *ms);
+/*
+ * An instant only (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC, from 1970): 0,
+ * -EINVAL when not of that shape, -EDOM when a field is out of range,
+ * -ENOENT for a day the month lacks.
+ */
+int cli_parse_instant(const char *s, uint64_t *ms);
 
 struct progress {
 	int on;

@@ -11,51 +11,21 @@
 
 #include "cli.h"
 
-/* 1 when s has the shape of tmpl, where 'd' stands for a digit. */
-static int shaped(const char *s, const char *tmpl)
-{
-	for (; *tmpl; s++, tmpl++)
-		if (*tmpl == 'd' ? (*s < '0' || *s > '9') : *s != *tmpl)
-			return 0;
-	return *s == '\0';
-}
-
-static int num(const char *s, int n)
-{
-	int v = 0;
-
-	while (n--)
-		v = v * 10 + (*s++ - '0');
-	return v;
-}
-
-/* DATE to ms since the epoch; 0, or 1 with the error printed. */
+/* DATE to ms since the epoch; 0, or 1 with the error printed. No ages:
+ * a retention date is an instant. */
 static int parse_date(const char *s, uint64_t *ms)
 {
-	struct tm tm = { 0 }, back;
-	time_t t;
-
-	if (!shaped(s, "dddd-dd-dd") && !shaped(s, "dddd-dd-ddTdd:dd:ddZ"))
-		return cli_error("bad date '%s': use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", s);
-	tm.tm_year = num(s, 4) - 1900;
-	tm.tm_mon = num(s + 5, 2) - 1;
-	tm.tm_mday = num(s + 8, 2);
-	if (s[10]) {
-		tm.tm_hour = num(s + 11, 2);
-		tm.tm_min = num(s + 14, 2);
-		tm.tm_sec = num(s + 17, 2);
-	}
-	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 59)
+	switch (cli_parse_instant(s, ms)) {
+	case 0:
+		return 0;
+	case -EDOM:
 		return cli_error("bad date '%s': out of range (from 1970, months 01-12, "
 				 "hours 00-23)", s);
-	back = tm;
-	t = timegm(&back);
-	/* timegm carries 2025-02-30 into March: a day the month lacks is refused. */
-	if (t == (time_t)-1 || back.tm_mday != tm.tm_mday || back.tm_mon != tm.tm_mon)
+	case -ENOENT:
 		return cli_error("bad date '%s': no such day", s);
-	*ms = (uint64_t)t * 1000;
-	return 0;
+	default:
+		return cli_error("bad date '%s': use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", s);
+	}
 }
 
 static void print_name(const char *ns, const char *name)

@@ -49,14 +49,12 @@ static int parse_age(const char *s, uint64_t now_ms, uint64_t *ms)
 	return -EINVAL;
 }
 
-int cli_parse_date(const char *s, uint64_t now_ms, uint64_t *ms)
+int cli_parse_instant(const char *s, uint64_t *ms)
 {
 	struct tm tm = { 0 }, back;
 	size_t len = strlen(s);
 	time_t t;
 
-	if (len && strchr("smhd", s[len - 1]))
-		return parse_age(s, now_ms, ms);
 	/* YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ */
 	if (len != 10 && len != 20)
 		return -EINVAL;
@@ -72,16 +70,28 @@ int cli_parse_date(const char *s, uint64_t now_ms, uint64_t *ms)
 		tm.tm_min = digits(s + 14, 2);
 		tm.tm_sec = digits(s + 17, 2);
 	}
-	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_hour < 0 ||
+	if (tm.tm_year < -1900 || tm.tm_mon < -1 || tm.tm_mday < 0 || tm.tm_hour < 0 ||
 	    tm.tm_min < 0 || tm.tm_sec < 0)
-		return -EINVAL;
+		return -EINVAL; /* not digits */
+	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mon < 0 || tm.tm_mday < 1 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+		return -EDOM;
 	back = tm;
 	t = timegm(&tm);
 	/* timegm normalizes 2026-02-30 to March: a date that moved did not exist. */
 	if (t == (time_t)-1 || tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
 	    tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
 	    tm.tm_sec != back.tm_sec)
-		return -EINVAL;
+		return -ENOENT;
 	*ms = (uint64_t)t * 1000;
 	return 0;
+}
+
+int cli_parse_date(const char *s, uint64_t now_ms, uint64_t *ms)
+{
+	size_t len = strlen(s);
+
+	if (len && strchr("smhd", s[len - 1]))
+		return parse_age(s, now_ms, ms);
+	return cli_parse_instant(s, ms) ? -EINVAL : 0;
 }
