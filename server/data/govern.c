@@ -167,37 +167,29 @@ void sl_gov_refused(struct sl_data_gov *g, const char *op, uint64_t object, uint
 void sl_gov_served(struct sl_data_gov *g, const struct sl_cap *cap, uint32_t shard,
 		   uint64_t bytes, uint64_t now_ms)
 {
-	struct sl_gov_summary *free_slot = NULL, *oldest = NULL;
+	/* Direct-mapped by capability and shard: no scan on the serving path; a
+	 * summary whose slot another one needs goes out now. */
+	uint64_t h = (cap->cap_id ^ ((uint64_t)shard * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	struct sl_gov_summary *s = &g->sums[(h >> 32) % SL_GOV_SUMMARIES_MAX];
 
 	pthread_mutex_lock(&g->lock);
-	for (size_t i = 0; i < SL_GOV_SUMMARIES_MAX; i++) {
-		struct sl_gov_summary *s = &g->sums[i];
-
-		if (s->r.cap_id == cap->cap_id && s->r.shard == shard && s->r.cap_id) {
-			s->r.bytes += bytes;
-			s->r.count++;
-			goto out;
-		}
-		if (!s->r.cap_id && !free_slot)
-			free_slot = s;
-		if (s->r.cap_id && (!oldest || s->r.time_ms < oldest->r.time_ms))
-			oldest = s;
+	if (s->r.cap_id == cap->cap_id && s->r.shard == shard && s->r.cap_id) {
+		s->r.bytes += bytes;
+		s->r.count++;
+		goto out;
 	}
-	if (!free_slot) {
-		/* Full: the oldest summary goes out now. */
-		enqueue(g, &oldest->r);
-		free_slot = oldest;
-	}
-	memset(free_slot, 0, sizeof(*free_slot));
-	record_from_cap(&free_slot->r, cap);
-	free_slot->r.time_ms = now_ms;
-	free_slot->r.object = cap->object_id;
-	free_slot->r.shard = shard;
-	free_slot->r.op = "SHARD_READ";
-	free_slot->r.reason = "served";
-	free_slot->r.bytes = bytes;
-	free_slot->r.count = 1;
-	free_slot->expiry_ms = cap->expiry_ms;
+	if (s->r.cap_id)
+		enqueue(g, &s->r);
+	memset(s, 0, sizeof(*s));
+	record_from_cap(&s->r, cap);
+	s->r.time_ms = now_ms;
+	s->r.object = cap->object_id;
+	s->r.shard = shard;
+	s->r.op = "SHARD_READ";
+	s->r.reason = "served";
+	s->r.bytes = bytes;
+	s->r.count = 1;
+	s->expiry_ms = cap->expiry_ms;
 out:
 	pthread_mutex_unlock(&g->lock);
 }
